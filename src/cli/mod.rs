@@ -1,0 +1,116 @@
+//! Command-line definitions (clap). Declarations only: resolving them into a `ScanConfig`
+//! happens in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// leakseal: find secrets in files, staged changes and git history.
+#[derive(Debug, Parser)]
+#[command(name = "leakseal", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (default: the current directory), or `-` for stdin.
+    Scan(ScanArgs),
+    /// Inspect and lint rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Lint a rule file (or the built-in rules): ids, regexes, keywords, and every example run
+    /// through the full scanner.
+    Check {
+        /// Rule or config file to check; the embedded default rules when omitted.
+        file: Option<PathBuf>,
+    },
+    /// List the rules in effect: id, confidence, keywords, description.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+/// Where rules come from.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Rules")]
+pub struct RuleArgs {
+    /// Config or rule file (gitleaks v8 TOML). Default: .leakseal.toml, then .gitleaks.toml at
+    /// the scan root or above it in the repository, then the embedded rules.
+    #[arg(long, short = 'c', env = "LEAKSEAL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads stdin.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Scan files that .gitignore and .ignore files would skip.
+    #[arg(long, help_heading = "Files")]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(long, short = 'L', help_heading = "Files")]
+    pub follow: bool,
+    /// Skip paths matching this glob (gitignore syntax; repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Files")]
+    pub exclude: Vec<String>,
+    /// Skip files larger than this (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "10M", help_heading = "Files")]
+    pub max_file_size: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Files")]
+    pub threads: Option<usize>,
+
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full instead of redacted.
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+    /// When to colour the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorChoice,
+    /// No summary line on stderr.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Exit code when findings are reported.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Exit")]
+    pub exit_code: u8,
+    /// Exit 0 even when findings are reported (errors still exit 2).
+    #[arg(long, help_heading = "Exit")]
+    pub exit_zero: bool,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, coloured on a terminal.
+    Text,
+    /// One JSON document with findings and a summary.
+    Json,
+    /// One JSON object per finding per line.
+    Jsonl,
+}
+
+/// `--color` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,181 @@
+//! Findings: one per (rule, secret) with every place it occurs; the redacting `Secret` newtype
+//! and the salted fingerprint that identifies a finding without revealing it.
+//!
+//! Grouping and ordering happen here so that every reporter sees the same, deterministic list.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rules::{Confidence, Ruleset};
+use crate::scan::{BlobMatch, Context, Position};
+
+/// Salt used for fingerprints when no baseline provides one. Public, so it only stops
+/// precomputed tables; a baseline's own random salt is what makes its fingerprints private.
+pub const DEFAULT_SALT: &str = "leakseal-fingerprint-v1";
+
+/// The raw bytes of a secret. `Debug` and `Display` redact; only `expose` gives the bytes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
+    /// The secret itself. Call only where the user asked to see secrets.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The secret with all but a short prefix hidden: at most 4 characters and never more
+    /// than a fifth of the secret are shown.
+    pub fn redacted(&self) -> String {
+        redact(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// Redacts `s`, keeping a short prefix (see `Secret::redacted`).
+pub fn redact(s: &str) -> String {
+    let n = s.chars().count();
+    let keep = (n / 5).min(4);
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str("*****");
+    out
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Salted SHA-256 of (rule id, secret), 32 hex digits: the identity of a finding.
+pub fn fingerprint(salt: &str, rule_id: &str, secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0]);
+    h.update(rule_id.as_bytes());
+    h.update([0]);
+    h.update(secret);
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One place a secret occurs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    /// The path as the user named it (stdin is `-`).
+    pub path: String,
+    #[serde(flatten)]
+    pub position: Position,
+    #[serde(skip)]
+    pub context: ContextKey,
+}
+
+/// The context line, kept beside a location but not part of its ordering.
+#[derive(Debug, Clone, Default)]
+pub struct ContextKey(pub Context);
+
+impl PartialEq for ContextKey {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for ContextKey {}
+impl PartialOrd for ContextKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ContextKey {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// A rule plus a secret, with every location it was found at (sorted).
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule_id: String,
+    pub description: String,
+    pub confidence: Confidence,
+    pub tags: Vec<String>,
+    pub secret: Secret,
+    pub fingerprint: String,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    pub locations: Vec<Location>,
+}
+
+/// Groups per-blob matches (with their display paths) into sorted findings.
+pub fn group(matches: Vec<(String, BlobMatch)>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
+    let mut by_key: BTreeMap<(String, Vec<u8>), Finding> = BTreeMap::new();
+    for (path, m) in matches {
+        let rule = &rules.rules[m.rule as usize];
+        let loc = Location {
+            path,
+            position: m.position,
+            context: ContextKey(m.context),
+        };
+        by_key
+            .entry((rule.id.clone(), m.secret.clone()))
+            .or_insert_with(|| Finding {
+                rule_id: rule.id.clone(),
+                description: rule.description.clone(),
+                confidence: rule.confidence,
+                tags: rule.tags.clone(),
+                fingerprint: fingerprint(salt, &rule.id, &m.secret),
+                entropy: crate::scan::shannon(&m.secret),
+                secret: Secret::new(m.secret),
+                locations: Vec::new(),
+            })
+            .locations
+            .push(loc);
+    }
+    let mut findings: Vec<Finding> = by_key.into_values().collect();
+    for f in &mut findings {
+        f.locations.sort();
+        f.locations.dedup();
+    }
+    findings.sort_by(|a, b| {
+        a.locations[0]
+            .cmp(&b.locations[0])
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_never_shows_much() {
+        assert_eq!(redact("AKIAIOSFODNN7EXAMPLE"), "AKIA*****");
+        assert_eq!(redact("hunter2"), "h*****");
+        assert_eq!(redact("abc"), "*****");
+        assert_eq!(
+            format!("{:?}", Secret::new(b"supersecretvalue".to_vec())),
+            "Secret(sup*****)"
+        );
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_secret_and_salt() {
+        let a = fingerprint("s", "r1", b"x");
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, fingerprint("s", "r2", b"x"));
+        assert_ne!(a, fingerprint("s", "r1", b"y"));
+        assert_ne!(a, fingerprint("t", "r1", b"x"));
+        assert_eq!(a, fingerprint("s", "r1", b"x"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The `leakseal` binary: parse arguments, run a command, exit with its status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use leakseal::cli::{Cli, Command, RulesCommand};
+use leakseal::commands;
+use leakseal::config::{resolve_rules, ScanConfig};
+use leakseal::exit::{ExitPolicy, ERROR_CODE};
+use leakseal::messages::UserError;
+use leakseal::rules::check::Strictness;
+use leakseal::rules::load;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (result, policy) = match &cli.command {
+        Command::Scan(args) => match ScanConfig::from_args(args) {
+            Ok(cfg) => (commands::scan_command(&cfg), cfg.exit),
+            Err(e) => (Err(e), ExitPolicy::default()),
+        },
+        Command::Rules(RulesCommand::Check { file }) => {
+            let loaded = match file {
+                Some(f) if !f.is_file() => Err(UserError::new(format!("{}: rule file not found", f.display()))),
+                Some(f) => load::load_file(f)
+                    .map(|r| (r, Strictness::User))
+                    .map_err(|e| UserError::new(e.to_string())),
+                None => load::load_default()
+                    .map(|r| (r, Strictness::BuiltIn))
+                    .map_err(|e| UserError::new(e.to_string())),
+            };
+            (loaded.map(|(r, s)| commands::rules_check(&r, s)), ExitPolicy::default())
+        }
+        Command::Rules(RulesCommand::List { rules }) => {
+            let r = resolve_rules(rules, std::path::Path::new(".")).map(|(r, _)| commands::rules_list(&r));
+            (r, ExitPolicy::default())
+        }
+    };
+    match result {
+        Ok(status) => ExitCode::from(status.code(policy) as u8),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(ERROR_CODE as u8)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! JSON and JSON Lines reports. The schema is documented in the README and versioned by
+//! `schema_version`; fields are only ever added.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{shown_part, shown_secret, Report, ReportOptions};
+use crate::finding::Finding;
+use crate::source::{ItemError, Stats};
+
+/// Version of the JSON schema below.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    tool: Tool,
+    findings: Vec<JsonFinding<'a>>,
+    summary: Summary<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    findings: usize,
+    locations: usize,
+    #[serde(flatten)]
+    stats: &'a Stats,
+    duration_ms: u64,
+    errors: &'a [ItemError],
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    description: &'a str,
+    confidence: &'a str,
+    tags: &'a [String],
+    fingerprint: &'a str,
+    secret: String,
+    secret_redacted: bool,
+    entropy: f64,
+    locations: Vec<JsonLocation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLocation<'a> {
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    context: String,
+}
+
+fn finding(f: &Finding, opts: ReportOptions) -> JsonFinding<'_> {
+    JsonFinding {
+        rule_id: &f.rule_id,
+        description: &f.description,
+        confidence: f.confidence.as_str(),
+        tags: &f.tags,
+        fingerprint: &f.fingerprint,
+        secret: shown_secret(f, opts),
+        secret_redacted: !opts.show_secrets,
+        entropy: (f.entropy * 1000.0).round() / 1000.0,
+        locations: f
+            .locations
+            .iter()
+            .map(|l| {
+                let c = &l.context.0;
+                JsonLocation {
+                    path: &l.path,
+                    line: l.position.line,
+                    column: l.position.column,
+                    end_line: l.position.end_line,
+                    end_column: l.position.end_column,
+                    context: format!("{}{}{}", c.before, shown_part(&c.secret, opts), c.after),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// One JSON document: `{schema_version, tool, findings, summary}`.
+pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
+    let doc = JsonReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "leakseal",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        findings: report.findings.iter().map(|f| finding(f, opts)).collect(),
+        summary: Summary {
+            findings: report.findings.len(),
+            locations: report.locations(),
+            stats: &report.stats,
+            duration_ms: report.duration.as_millis() as u64,
+            errors: &report.errors,
+        },
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+/// One finding object per line (same shape as in `findings` of the JSON report).
+pub fn write_lines(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
+    for f in &report.findings {
+        serde_json::to_writer(&mut *w, &finding(f, opts))?;
+        writeln!(w)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Reporters: a finished `Report` -> bytes in one format. One file per format; all share the
+//! redaction rule (secrets hidden unless `--show-secrets`) and see findings already sorted.
+
+pub mod json;
+pub mod text;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::cli::Format;
+use crate::config::OutputConfig;
+use crate::finding::{redact, Finding};
+use crate::source::{ItemError, Stats};
+
+/// The result of a scan, as reporters see it.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    pub errors: Vec<ItemError>,
+    pub duration: Duration,
+}
+
+impl Report {
+    /// Total locations over all findings.
+    pub fn locations(&self) -> usize {
+        self.findings.iter().map(|f| f.locations.len()).sum()
+    }
+}
+
+/// Options every reporter honours.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportOptions {
+    pub show_secrets: bool,
+    pub color: bool,
+}
+
+impl From<&OutputConfig> for ReportOptions {
+    fn from(o: &OutputConfig) -> Self {
+        ReportOptions {
+            show_secrets: o.show_secrets,
+            color: o.color,
+        }
+    }
+}
+
+/// The secret as shown: redacted unless the user opted in.
+pub fn shown_secret(f: &Finding, opts: ReportOptions) -> String {
+    if opts.show_secrets {
+        String::from_utf8_lossy(f.secret.expose()).into_owned()
+    } else {
+        f.secret.redacted()
+    }
+}
+
+/// A part of a secret in a context line, as shown.
+pub fn shown_part(part: &str, opts: ReportOptions) -> String {
+    if opts.show_secrets || part.is_empty() {
+        part.to_string()
+    } else {
+        redact(part)
+    }
+}
+
+/// Writes `report` in `format`.
+pub fn write(report: &Report, format: Format, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::write(report, opts, w),
+        Format::Json => json::write(report, opts, w),
+        Format::Jsonl => json::write_lines(report, opts, w),
+    }
+}
+
+/// The closing summary line (printed on stderr).
+pub fn summary_line(report: &Report) -> String {
+    let s = &report.stats;
+    let mut line = format!(
+        "leakseal: {} finding{} ({} location{}) in {} file{} ({}) scanned in {:.2}s",
+        report.findings.len(),
+        plural(report.findings.len() as u64),
+        report.locations(),
+        plural(report.locations() as u64),
+        s.files_scanned,
+        plural(s.files_scanned),
+        human_bytes(s.bytes_scanned),
+        report.duration.as_secs_f64()
+    );
+    if s.skipped() > 0 {
+        line.push_str(&format!(
+            "; skipped {} ({} binary, {} over size limit)",
+            s.skipped(),
+            s.skipped_binary,
+            s.skipped_too_large
+        ));
+    }
+    if !report.errors.is_empty() {
+        line.push_str(&format!(
+            "; {} error{}",
+            report.errors.len(),
+            plural(report.errors.len() as u64)
+        ));
+    }
+    line
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `1536` -> `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}

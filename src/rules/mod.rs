@@ -1,0 +1,285 @@
+//! Rules: the schema, the embedded default set, loading and validation, and the compiled form
+//! the scanner uses (keyword automaton, lazily compiled regexes, allowlists).
+//!
+//! This module decides *which* rules exist and what they say; it does not scan. Matching bytes
+//! against rules lives in `scan`.
+
+pub mod check;
+pub mod embedded;
+pub mod load;
+pub mod pattern;
+pub mod re2;
+pub mod schema;
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+pub use load::{ConfigError, RuleSource};
+pub use pattern::LazyRegex;
+pub use schema::{Confidence, ExampleSpec};
+
+/// What an allowlist regex is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegexTarget {
+    /// The extracted secret (default).
+    Secret,
+    /// The whole regex match.
+    Match,
+    /// The line(s) containing the match.
+    Line,
+}
+
+/// Whether any (OR) or all (AND) of an allowlist's criteria must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Or,
+    And,
+}
+
+/// A compiled allowlist, attached to a rule or global.
+#[derive(Debug)]
+pub struct Allowlist {
+    /// Free text from the config.
+    pub description: Option<String>,
+    pub condition: Condition,
+    pub commits: Vec<String>,
+    pub paths: Vec<LazyRegex>,
+    pub target: RegexTarget,
+    pub regexes: Vec<LazyRegex>,
+    /// Lowercased stopwords; a secret containing one is allowed.
+    pub stopwords: Vec<String>,
+    stopword_ac: OnceLock<Option<AhoCorasick>>,
+    /// Global allowlists only: the rule ids it applies to (empty = all rules).
+    pub target_rules: Vec<String>,
+}
+
+/// What an allowlist is asked about one candidate match.
+pub struct Candidate<'a> {
+    pub commit: Option<&'a str>,
+    /// Path relative to the project root, `/`-separated.
+    pub path: &'a str,
+    pub secret: &'a [u8],
+    pub matched: &'a [u8],
+    pub line: &'a [u8],
+}
+
+impl Allowlist {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        description: Option<String>,
+        condition: Condition,
+        commits: Vec<String>,
+        paths: Vec<LazyRegex>,
+        target: RegexTarget,
+        regexes: Vec<LazyRegex>,
+        stopwords: Vec<String>,
+        target_rules: Vec<String>,
+    ) -> Allowlist {
+        Allowlist {
+            description,
+            condition,
+            commits,
+            paths,
+            target,
+            regexes,
+            stopwords: stopwords.into_iter().map(|s| s.to_ascii_lowercase()).collect(),
+            stopword_ac: OnceLock::new(),
+            target_rules,
+        }
+    }
+
+    /// Whether this allowlist applies to the rule `id` (global allowlists may target rules).
+    pub fn applies_to(&self, id: &str) -> bool {
+        self.target_rules.is_empty() || self.target_rules.iter().any(|t| t == id)
+    }
+
+    /// True when the allowlist has only path criteria, so a whole file can be skipped early.
+    pub fn is_path_only(&self) -> bool {
+        !self.paths.is_empty() && self.commits.is_empty() && self.regexes.is_empty() && self.stopwords.is_empty()
+    }
+
+    /// Whether `path` matches one of the path patterns.
+    pub fn path_matches(&self, path: &str) -> bool {
+        self.paths
+            .iter()
+            .any(|p| p.get().is_ok_and(|r| r.is_match(path.as_bytes())))
+    }
+
+    /// Whether the candidate is allowed by this allowlist.
+    pub fn allows(&self, c: &Candidate<'_>) -> bool {
+        let mut checks: [Option<bool>; 4] = [None; 4];
+        if !self.commits.is_empty() {
+            checks[0] = Some(
+                c.commit
+                    .is_some_and(|sha| self.commits.iter().any(|x| sha.starts_with(x.as_str()))),
+            );
+        }
+        if !self.paths.is_empty() {
+            checks[1] = Some(self.path_matches(c.path));
+        }
+        if !self.regexes.is_empty() {
+            let hay = match self.target {
+                RegexTarget::Secret => c.secret,
+                RegexTarget::Match => c.matched,
+                RegexTarget::Line => c.line,
+            };
+            checks[2] = Some(self.regexes.iter().any(|p| p.get().is_ok_and(|r| r.is_match(hay))));
+        }
+        if !self.stopwords.is_empty() {
+            checks[3] = Some(self.has_stopword(c.secret));
+        }
+        let mut set = checks.iter().flatten();
+        match self.condition {
+            Condition::Or => set.any(|&b| b),
+            Condition::And => set.all(|&b| b),
+        }
+    }
+
+    fn has_stopword(&self, secret: &[u8]) -> bool {
+        let ac = self.stopword_ac.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&self.stopwords)
+                .ok()
+        });
+        ac.as_ref().is_some_and(|ac| ac.is_match(secret))
+    }
+}
+
+/// A composite rule's component: another rule that must match nearby.
+#[derive(Debug, Clone)]
+pub struct Required {
+    /// Index of the required rule in the ruleset.
+    pub rule: usize,
+    pub within_lines: Option<usize>,
+    pub within_columns: Option<usize>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub confidence: Confidence,
+    pub tags: Vec<String>,
+    pub references: Vec<String>,
+    /// Lowercased keywords; empty means the rule runs on every file.
+    pub keywords: Vec<String>,
+    pub regex: Option<LazyRegex>,
+    pub secret_group: Option<usize>,
+    pub entropy: Option<f64>,
+    pub path: Option<LazyRegex>,
+    pub allowlists: Vec<Allowlist>,
+    pub required: Vec<Required>,
+    /// Only a component of composite rules: never reported on its own.
+    pub skip_report: bool,
+    pub examples: Vec<ExampleSpec>,
+    pub negative_examples: Vec<ExampleSpec>,
+    /// Where the rule was defined (file name and line), for messages.
+    pub source: RuleSource,
+}
+
+/// A loaded, validated ruleset with its keyword index.
+#[derive(Debug)]
+pub struct Ruleset {
+    pub rules: Vec<Rule>,
+    pub global_allowlists: Vec<Allowlist>,
+    /// Human description of where the rules came from ("embedded default", a path).
+    pub origin: String,
+    /// Keyword automaton; pattern i is `keywords[i]`.
+    keyword_ac: Option<AhoCorasick>,
+    /// For each keyword pattern, the rules it triggers.
+    keyword_rules: Vec<Vec<u32>>,
+    /// Rules with a regex and no keywords: they run on every file.
+    pub always_rules: Vec<u32>,
+    /// Rules with a path and no regex: a file whose path matches is itself the finding.
+    pub path_only_rules: Vec<u32>,
+    /// Per rule: lines around a keyword hit its regex must see, `None` = the whole blob.
+    window_lines: Vec<Option<usize>>,
+}
+
+impl Ruleset {
+    pub(crate) fn new(rules: Vec<Rule>, global_allowlists: Vec<Allowlist>, origin: String) -> Ruleset {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut always_rules = Vec::new();
+        let mut path_only_rules = Vec::new();
+        let window_lines = rules.iter().map(rule_window).collect();
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.regex.is_none() {
+                if rule.path.is_some() {
+                    path_only_rules.push(i as u32);
+                }
+                continue;
+            }
+            // Composite components that are never reported alone run only when needed.
+            if rule.skip_report {
+                continue;
+            }
+            if rule.keywords.is_empty() {
+                always_rules.push(i as u32);
+            }
+            for kw in &rule.keywords {
+                match keywords.iter().position(|k| k == kw) {
+                    Some(p) => keyword_rules[p].push(i as u32),
+                    None => {
+                        keywords.push(kw.clone());
+                        keyword_rules.push(vec![i as u32]);
+                    }
+                }
+            }
+        }
+        // A DFA is ~2x faster than the automatic choice for a few hundred case-insensitive
+        // keywords (PERF-NOTES.md) and costs a millisecond to build. Standard match semantics
+        // keep overlapping search possible, so a keyword inside another still triggers.
+        let keyword_ac = (!keywords.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&keywords)
+                .expect("keyword automaton from plain strings")
+        });
+        Ruleset {
+            rules,
+            global_allowlists,
+            origin,
+            keyword_ac,
+            keyword_rules,
+            always_rules,
+            path_only_rules,
+            window_lines,
+        }
+    }
+
+    /// The keyword automaton, if any rule has keywords.
+    pub fn keyword_automaton(&self) -> Option<&AhoCorasick> {
+        self.keyword_ac.as_ref()
+    }
+
+    /// The rules triggered by keyword pattern `pattern`.
+    pub fn rules_for_keyword(&self, pattern: usize) -> &[u32] {
+        &self.keyword_rules[pattern]
+    }
+
+    /// Lines around a keyword hit that rule `i`'s regex must see; `None` = the whole blob.
+    pub fn window_lines(&self, i: usize) -> Option<usize> {
+        self.window_lines[i]
+    }
+
+    /// Finds a rule by id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+/// A rule's window: what its regex can span, widened for a composite rule to the distance its
+/// components may be at (the keyword may sit in a component a few lines away).
+fn rule_window(rule: &Rule) -> Option<usize> {
+    let mut n = rule.regex.as_ref()?.window_lines()?;
+    for req in &rule.required {
+        n = n.max(req.within_lines?);
+    }
+    (n <= pattern::MAX_WINDOW_LINES).then_some(n)
+}

@@ -1,0 +1,139 @@
+//! A validated pattern whose regex is compiled the first time it is needed.
+//!
+//! Loading a ruleset parses every pattern (cheap, and it catches syntax errors, missing groups
+//! and unsupported Go syntax up front) but compiles none: the pre-commit hook compiles only the
+//! rules whose keywords occur in the staged change.
+
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Lines a match may span beyond the line of a keyword hit before a rule scans whole files.
+pub const MAX_WINDOW_LINES: usize = 8;
+
+/// A pattern checked at load time and compiled on first use.
+#[derive(Debug)]
+pub struct LazyRegex {
+    /// The pattern in Rust syntax (after Go translation).
+    pub source: String,
+    unicode: bool,
+    /// Number of explicit capture groups.
+    pub groups: usize,
+    /// Most newlines a match can contain; `None` when unbounded.
+    pub max_newlines: Option<usize>,
+    cell: OnceLock<Result<Regex, String>>,
+}
+
+impl LazyRegex {
+    /// Translates and parses `pattern`; errors are one line, fit to follow "regex: ".
+    pub fn new(pattern: &str) -> Result<LazyRegex, String> {
+        let source = super::re2::translate(pattern)?;
+        // ASCII classes are what Go means and are several times faster; a pattern that needs
+        // Unicode classes (\p{L}) still works with them turned on.
+        let (hir, unicode) = match parse(&source, false) {
+            Ok(h) => (h, false),
+            Err(ascii_err) => match parse(&source, true) {
+                Ok(h) => (h, true),
+                Err(_) => return Err(ascii_err),
+            },
+        };
+        Ok(LazyRegex {
+            groups: hir.properties().explicit_captures_len(),
+            max_newlines: max_newlines(&hir),
+            source,
+            unicode,
+            cell: OnceLock::new(),
+        })
+    }
+
+    /// The compiled regex, compiling it now if this is the first use.
+    pub fn get(&self) -> Result<&Regex, &str> {
+        self.cell
+            .get_or_init(|| {
+                RegexBuilder::new(&self.source)
+                    .unicode(self.unicode)
+                    .multi_line(true)
+                    .crlf(true)
+                    .size_limit(64 << 20)
+                    .dfa_size_limit(16 << 20)
+                    .build()
+                    .map_err(|e| one_line(&e.to_string()))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether a match near a keyword hit fits in a window of a few lines around it.
+    pub fn window_lines(&self) -> Option<usize> {
+        self.max_newlines.filter(|&n| n <= MAX_WINDOW_LINES)
+    }
+}
+
+fn parse(source: &str, unicode: bool) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(unicode)
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(source)
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// regex-syntax errors are multi-line with a caret diagram; keep the last line, the message.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map(|l| l.trim_start().trim_start_matches("error:").trim().to_string())
+        .unwrap_or_else(|| msg.lines().last().unwrap_or(msg).trim().to_string())
+}
+
+fn max_newlines(h: &Hir) -> Option<usize> {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => Some(l.0.iter().filter(|&&b| b == b'\n').count()),
+        HirKind::Class(Class::Unicode(c)) => {
+            Some(c.ranges().iter().any(|r| r.start() <= '\n' && '\n' <= r.end()) as usize)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            Some(c.ranges().iter().any(|r| r.start() <= b'\n' && b'\n' <= r.end()) as usize)
+        }
+        HirKind::Repetition(r) => match max_newlines(&r.sub)? {
+            0 => Some(0),
+            n => r.max.map(|m| (m as usize).saturating_mul(n)),
+        },
+        HirKind::Capture(c) => max_newlines(&c.sub),
+        HirKind::Concat(v) => v
+            .iter()
+            .try_fold(0usize, |acc, h| Some(acc.saturating_add(max_newlines(h)?))),
+        HirKind::Alternation(v) => v.iter().try_fold(0usize, |acc, h| Some(acc.max(max_newlines(h)?))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LazyRegex;
+
+    #[test]
+    fn newline_span_is_computed() {
+        assert_eq!(LazyRegex::new(r"AKIA[A-Z0-9]{16}").unwrap().max_newlines, Some(0));
+        assert_eq!(LazyRegex::new(r"key\s{0,3}=").unwrap().max_newlines, Some(3));
+        assert_eq!(LazyRegex::new(r"BEGIN[\s\S]*?END").unwrap().max_newlines, None);
+        assert_eq!(LazyRegex::new(r"a.*b").unwrap().max_newlines, Some(0));
+    }
+
+    #[test]
+    fn groups_are_counted_and_errors_are_one_line() {
+        assert_eq!(LazyRegex::new(r"(a)(?:b)(c)").unwrap().groups, 2);
+        let err = LazyRegex::new(r"(unclosed").unwrap_err();
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unicode_classes_fall_back() {
+        let r = LazyRegex::new(r"\p{Greek}+").unwrap();
+        assert!(r.get().unwrap().is_match("αβγ".as_bytes()));
+    }
+}

@@ -1,0 +1,443 @@
+//! Bytes -> matches: the keyword prefilter, windowed regex search, secret group, entropy,
+//! allowlists, inline allow markers and composite rules.
+//!
+//! A `Scanner` is owned by one worker thread and reused for every blob it scans (its buffers
+//! are scratch space). It knows nothing about where bytes came from or how findings are
+//! grouped and reported; see `source` and `finding`.
+
+mod entropy;
+mod lines;
+
+use std::collections::BTreeSet;
+
+use aho_corasick::AhoCorasick;
+use memchr::{memchr, memrchr};
+
+pub use entropy::shannon;
+pub use lines::{Context, Position};
+
+use crate::rules::{Candidate, Ruleset};
+
+/// Markers that allow every match on their line, for leakseal and tools users migrate from.
+const SAME_LINE_MARKERS: [&str; 3] = ["leakseal:allow", "gitleaks:allow", "pragma: allowlist secret"];
+/// detect-secrets' marker that allows the *next* line.
+const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
+
+/// One blob of content to scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Blob<'a> {
+    /// Path relative to the project root with `/` separators: what allowlist paths and rule
+    /// paths are matched against.
+    pub path: &'a str,
+    pub bytes: &'a [u8],
+    /// The commit the blob was found in, for commit allowlists (git sources).
+    pub commit: Option<&'a str>,
+}
+
+/// A rule's match in one blob, located and ready to be grouped into a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobMatch {
+    pub rule: u32,
+    pub secret: Vec<u8>,
+    /// Where the secret is: lines and 1-based columns.
+    pub position: Position,
+    /// The secret's byte range in the blob.
+    pub start: usize,
+    pub end: usize,
+    pub context: Context,
+}
+
+/// A problem met while scanning that does not stop the scan (e.g. a rule whose regex failed to
+/// compile at first use).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScanProblem(pub String);
+
+/// Per-rule search plan for one blob.
+#[derive(Clone, Default)]
+enum Plan {
+    #[default]
+    Skip,
+    Windows(Vec<(usize, usize)>),
+    Whole,
+}
+
+/// A raw match before positions are computed.
+struct Raw {
+    rule: u32,
+    match_start: usize,
+    match_end: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Scans blobs against a ruleset. One per worker thread.
+pub struct Scanner<'r> {
+    rules: &'r Ruleset,
+    plans: Vec<Plan>,
+    touched: Vec<u32>,
+    markers: AhoCorasick,
+    /// Problems met so far (deduplicated), collected by the caller at the end.
+    pub problems: BTreeSet<ScanProblem>,
+}
+
+impl<'r> Scanner<'r> {
+    /// A scanner with empty scratch space.
+    pub fn new(rules: &'r Ruleset) -> Scanner<'r> {
+        let mut pats: Vec<&str> = SAME_LINE_MARKERS.to_vec();
+        pats.push(NEXT_LINE_MARKER);
+        Scanner {
+            rules,
+            plans: vec![Plan::Skip; rules.rules.len()],
+            touched: Vec::new(),
+            markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
+            problems: BTreeSet::new(),
+        }
+    }
+
+    /// Scans one blob. Matches come back sorted by position.
+    pub fn scan(&mut self, blob: &Blob<'_>) -> Vec<BlobMatch> {
+        let rules = self.rules;
+        // A global allowlist that allows by path alone (OR) for every rule: skip the blob.
+        if rules.global_allowlists.iter().any(|a| {
+            a.target_rules.is_empty()
+                && (a.condition == crate::rules::Condition::Or || a.is_path_only())
+                && !a.paths.is_empty()
+                && a.path_matches(blob.path)
+        }) {
+            return Vec::new();
+        }
+        self.plan(blob.bytes);
+        let mut raws = Vec::new();
+        let touched = std::mem::take(&mut self.touched);
+        for &r in &touched {
+            let plan = std::mem::take(&mut self.plans[r as usize]);
+            self.run_rule(r, plan, blob, &mut raws);
+        }
+        // Components that are never reported alone run only once a composite rule matched.
+        let mut components: Vec<usize> = raws
+            .iter()
+            .flat_map(|m| rules.rules[m.rule as usize].required.iter().map(|q| q.rule))
+            .filter(|&q| rules.rules[q].skip_report)
+            .collect();
+        components.sort_unstable();
+        components.dedup();
+        for q in components {
+            self.run_rule(q as u32, Plan::Whole, blob, &mut raws);
+        }
+        self.touched = touched;
+        self.touched.clear();
+        raws.sort_by_key(|r| (r.start, r.end, r.rule));
+        raws.dedup_by_key(|r| (r.start, r.end, r.rule));
+        let mut out = self.locate(blob, raws);
+        self.apply_composites(&mut out);
+        out.retain(|m| !rules.rules[m.rule as usize].skip_report);
+        self.path_only(blob, &mut out);
+        out
+    }
+
+    /// Keyword pass: decide for each rule whether, and where, its regex must run.
+    fn plan(&mut self, bytes: &[u8]) {
+        let rules = self.rules;
+        for &r in &rules.always_rules {
+            self.set_whole(r);
+        }
+        let Some(ac) = rules.keyword_automaton() else { return };
+        for hit in ac.find_overlapping_iter(bytes) {
+            for &r in rules.rules_for_keyword(hit.pattern().as_usize()) {
+                let ri = r as usize;
+                match &mut self.plans[ri] {
+                    Plan::Whole => continue,
+                    Plan::Windows(w) => {
+                        if let Some(last) = w.last() {
+                            if hit.start() >= last.0 && hit.end() <= last.1 {
+                                continue;
+                            }
+                        }
+                    }
+                    Plan::Skip => {}
+                }
+                let Some(n) = rules.window_lines(ri) else {
+                    self.set_whole(r);
+                    continue;
+                };
+                let win = window(bytes, hit.start(), hit.end(), n);
+                match &mut self.plans[ri] {
+                    Plan::Windows(w) => match w.last_mut() {
+                        Some(last) if win.0 <= last.1 => {
+                            last.0 = last.0.min(win.0);
+                            last.1 = last.1.max(win.1);
+                        }
+                        _ => w.push(win),
+                    },
+                    plan => {
+                        *plan = Plan::Windows(vec![win]);
+                        self.touched.push(r);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_whole(&mut self, r: u32) {
+        let plan = &mut self.plans[r as usize];
+        if matches!(plan, Plan::Skip) {
+            self.touched.push(r);
+        }
+        *plan = Plan::Whole;
+    }
+
+    fn run_rule(&mut self, r: u32, plan: Plan, blob: &Blob<'_>, raws: &mut Vec<Raw>) {
+        let rule = &self.rules.rules[r as usize];
+        if let Some(p) = &rule.path {
+            match p.get() {
+                Ok(re) if re.is_match(blob.path.as_bytes()) => {}
+                Ok(_) => return,
+                Err(e) => {
+                    self.problems
+                        .insert(ScanProblem(format!("rule '{}': field 'path': {e}", rule.id)));
+                    return;
+                }
+            }
+        }
+        let Some(lazy) = &rule.regex else { return };
+        let re = match lazy.get() {
+            Ok(re) => re,
+            Err(e) => {
+                self.problems
+                    .insert(ScanProblem(format!("rule '{}': field 'regex': {e}", rule.id)));
+                return;
+            }
+        };
+        let bytes = blob.bytes;
+        let windows = match plan {
+            Plan::Skip => return,
+            Plan::Whole => vec![(0, bytes.len())],
+            Plan::Windows(w) => {
+                let covered: usize = w.iter().map(|(s, e)| e - s).sum();
+                // Searching many small windows costs more than one pass once they cover most
+                // of the blob.
+                if covered > bytes.len() / 2 {
+                    vec![(0, bytes.len())]
+                } else {
+                    w
+                }
+            }
+        };
+        let groups = lazy.groups;
+        for (ws, we) in windows {
+            let hay = &bytes[ws..we];
+            if groups == 0 {
+                for m in re.find_iter(hay) {
+                    self.consider(
+                        r,
+                        blob,
+                        ws + m.start(),
+                        ws + m.end(),
+                        ws + m.start(),
+                        ws + m.end(),
+                        raws,
+                    );
+                }
+                continue;
+            }
+            for caps in re.captures_iter(hay) {
+                let m = caps.get(0).expect("group 0 always matches");
+                let secret = match rule.secret_group {
+                    Some(g) => caps.get(g),
+                    None => (1..=groups)
+                        .filter_map(|g| caps.get(g))
+                        .find(|g| !g.is_empty())
+                        .or(Some(m)),
+                };
+                let Some(s) = secret else { continue };
+                self.consider(
+                    r,
+                    blob,
+                    ws + m.start(),
+                    ws + m.end(),
+                    ws + s.start(),
+                    ws + s.end(),
+                    raws,
+                );
+            }
+        }
+    }
+
+    /// Entropy, allowlists and inline markers for one candidate.
+    #[allow(clippy::too_many_arguments)]
+    fn consider(&self, r: u32, blob: &Blob<'_>, ms: usize, me: usize, ss: usize, se: usize, raws: &mut Vec<Raw>) {
+        let rule = &self.rules.rules[r as usize];
+        let bytes = blob.bytes;
+        let secret = &bytes[ss..se];
+        if secret.is_empty() {
+            return;
+        }
+        if let Some(min) = rule.entropy {
+            if shannon(secret) <= min {
+                return;
+            }
+        }
+        let (ls, le) = line_bounds(bytes, ms, me);
+        let cand = Candidate {
+            commit: blob.commit,
+            path: blob.path,
+            secret,
+            matched: &bytes[ms..me],
+            line: &bytes[ls..le],
+        };
+        if rule.allowlists.iter().any(|a| a.allows(&cand)) {
+            return;
+        }
+        if self
+            .rules
+            .global_allowlists
+            .iter()
+            .any(|a| a.applies_to(&rule.id) && a.allows(&cand))
+        {
+            return;
+        }
+        if self.inline_allowed(bytes, ls, le) {
+            return;
+        }
+        raws.push(Raw {
+            rule: r,
+            match_start: ms,
+            match_end: me,
+            start: ss,
+            end: se,
+        });
+    }
+
+    fn inline_allowed(&self, bytes: &[u8], ls: usize, le: usize) -> bool {
+        let same_line = self
+            .markers
+            .find_iter(&bytes[ls..le])
+            .any(|m| m.pattern().as_usize() < SAME_LINE_MARKERS.len());
+        if same_line {
+            return true;
+        }
+        if ls == 0 {
+            return false;
+        }
+        let prev_start = memrchr(b'\n', &bytes[..ls - 1]).map_or(0, |p| p + 1);
+        self.markers
+            .find_iter(&bytes[prev_start..ls - 1])
+            .any(|m| m.pattern().as_usize() == SAME_LINE_MARKERS.len())
+    }
+
+    fn locate(&self, blob: &Blob<'_>, raws: Vec<Raw>) -> Vec<BlobMatch> {
+        let mut counter = lines::LineCounter::new(blob.bytes);
+        raws.into_iter()
+            .map(|r| {
+                let position = counter.position(r.start, r.end);
+                let _ = (r.match_start, r.match_end);
+                BlobMatch {
+                    rule: r.rule,
+                    secret: blob.bytes[r.start..r.end].to_vec(),
+                    position,
+                    start: r.start,
+                    end: r.end,
+                    context: Context::around(blob.bytes, r.start, r.end),
+                }
+            })
+            .collect()
+    }
+
+    /// Keeps a composite rule's match only when each required rule matched close enough.
+    fn apply_composites(&self, out: &mut Vec<BlobMatch>) {
+        let rules = &self.rules.rules;
+        if !out.iter().any(|m| !rules[m.rule as usize].required.is_empty()) {
+            return;
+        }
+        let snapshot = out.clone();
+        out.retain(|m| {
+            rules[m.rule as usize].required.iter().all(|req| {
+                snapshot.iter().any(|o| {
+                    o.rule as usize == req.rule
+                        && req
+                            .within_lines
+                            .is_none_or(|n| o.position.line.abs_diff(m.position.line) <= n)
+                        && req
+                            .within_columns
+                            .is_none_or(|n| o.position.column.abs_diff(m.position.column) <= n)
+                })
+            })
+        });
+    }
+
+    /// Rules with only a path: the file itself is the finding.
+    fn path_only(&mut self, blob: &Blob<'_>, out: &mut Vec<BlobMatch>) {
+        for &r in &self.rules.path_only_rules {
+            let rule = &self.rules.rules[r as usize];
+            let Some(p) = &rule.path else { continue };
+            match p.get() {
+                Ok(re) if re.is_match(blob.path.as_bytes()) => out.push(BlobMatch {
+                    rule: r,
+                    secret: blob.path.as_bytes().to_vec(),
+                    position: Position {
+                        line: 1,
+                        column: 1,
+                        end_line: 1,
+                        end_column: 1,
+                    },
+                    start: 0,
+                    end: 0,
+                    context: Context::default(),
+                }),
+                Ok(_) => {}
+                Err(e) => {
+                    self.problems
+                        .insert(ScanProblem(format!("rule '{}': field 'path': {e}", rule.id)));
+                }
+            }
+        }
+    }
+}
+
+/// Byte range of the lines around [start, end), `extra` more lines on each side.
+fn window(bytes: &[u8], start: usize, end: usize, extra: usize) -> (usize, usize) {
+    let mut s = start;
+    for i in 0..=extra {
+        match memrchr(b'\n', &bytes[..s]) {
+            Some(p) => s = if i == extra { p + 1 } else { p },
+            None => {
+                s = 0;
+                break;
+            }
+        }
+    }
+    let mut e = end.max(start);
+    for i in 0..=extra {
+        match memchr(b'\n', &bytes[e..]) {
+            Some(p) => e = if i == extra { e + p } else { e + p + 1 },
+            None => {
+                e = bytes.len();
+                break;
+            }
+        }
+    }
+    (s, e)
+}
+
+/// The lines containing [start, end), without the final newline.
+fn line_bounds(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let s = memrchr(b'\n', &bytes[..start]).map_or(0, |p| p + 1);
+    let e = memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |p| end + p);
+    (s, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_covers_extra_lines() {
+        let b = b"a\nbb\ncc key dd\nee\nff";
+        let k = 8;
+        assert_eq!(&b[window(b, k, k + 3, 0).0..window(b, k, k + 3, 0).1], b"cc key dd");
+        let (s, e) = window(b, k, k + 3, 1);
+        assert_eq!(&b[s..e], b"bb\ncc key dd\nee");
+        let (s, e) = window(b, k, k + 3, 5);
+        assert_eq!(&b[s..e], &b[..]);
+    }
+}

@@ -1,0 +1,283 @@
+//! Files, directories and stdin: a `.gitignore`-aware walk, then a parallel scan of the files.
+//!
+//! The walk lists files first and sorts them, then rayon workers (each with its own `Scanner`)
+//! read and scan one file at a time, so memory stays bounded by the files in flight and the
+//! output does not depend on thread count or scheduling.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ignore::overrides::OverrideBuilder;
+use ignore::WalkBuilder;
+use rayon::prelude::*;
+
+use super::{is_binary, ItemError, SourceOutput, Stats};
+use crate::config::ScanConfig;
+use crate::messages::io_reason;
+use crate::scan::{Blob, BlobMatch, ScanProblem, Scanner};
+
+/// A file to scan.
+#[derive(Debug)]
+struct Entry {
+    /// The path shown to the user.
+    display: String,
+    /// The path relative to the project root, for allowlists.
+    rel: String,
+    fs_path: PathBuf,
+}
+
+/// What scanning one item produced.
+#[derive(Default)]
+struct ItemResult {
+    matches: Vec<(String, BlobMatch)>,
+    stats: Stats,
+    error: Option<ItemError>,
+    problems: Vec<ScanProblem>,
+}
+
+/// Scans every target of `cfg` (files, directories, `-` for stdin).
+pub fn scan(cfg: &ScanConfig) -> SourceOutput {
+    let mut out = SourceOutput::default();
+    let mut entries = Vec::new();
+    let mut stdin = false;
+    for target in &cfg.paths {
+        if target.as_os_str() == "-" {
+            stdin = true;
+            continue;
+        }
+        walk(cfg, target, &mut entries, &mut out.errors);
+    }
+    entries.sort_by(|a, b| a.display.cmp(&b.display));
+    entries.dedup_by(|a, b| a.display == b.display);
+
+    let results: Vec<ItemResult> = entries
+        .par_iter()
+        .map_init(
+            || Scanner::new(&cfg.rules),
+            |scanner, e| {
+                let mut r = scan_file(cfg, scanner, e);
+                r.problems.extend(std::mem::take(&mut scanner.problems));
+                r
+            },
+        )
+        .collect();
+    for r in results {
+        merge(&mut out, r);
+    }
+    if stdin {
+        let mut scanner = Scanner::new(&cfg.rules);
+        let r = scan_stdin(cfg, &mut scanner);
+        merge(&mut out, r);
+        out.problems.extend(scanner.problems);
+    }
+    out.problems.sort();
+    out.problems.dedup();
+    out.errors.sort();
+    out
+}
+
+fn merge(out: &mut SourceOutput, r: ItemResult) {
+    out.matches.extend(r.matches);
+    out.stats.add(&r.stats);
+    out.errors.extend(r.error);
+    out.problems.extend(r.problems);
+}
+
+/// `./src/x` -> `src/x`; Windows separators -> `/`.
+fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy().replace('\\', "/");
+    let mut s = s.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    if s.is_empty() {
+        ".".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The path of `p` relative to the project root, or its display path when outside it.
+fn relative_to_root(root: &Path, target: &Path, p: &Path) -> String {
+    let canon_target = target.canonicalize().ok();
+    if let Some(t) = canon_target {
+        if let Ok(under_root) = t.strip_prefix(root) {
+            let suffix = p.strip_prefix(target).unwrap_or(Path::new(""));
+            return display_path(&under_root.join(suffix));
+        }
+    }
+    display_path(p)
+}
+
+fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<ItemError>) {
+    let meta = match std::fs::metadata(target) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(ItemError {
+                path: display_path(target),
+                message: io_reason(&e),
+            });
+            return;
+        }
+    };
+    // The root's canonical form, computed once per target rather than per file.
+    let root = cfg.root.canonicalize().unwrap_or_else(|_| cfg.root.clone());
+    let target_canon = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());
+    let rel_base = target_canon.strip_prefix(&root).ok().map(Path::to_path_buf);
+    let rel = |p: &Path| match &rel_base {
+        Some(base) => display_path(&base.join(p.strip_prefix(target).unwrap_or(Path::new("")))),
+        None => relative_to_root(&root, target, p),
+    };
+    if meta.is_file() {
+        entries.push(Entry {
+            display: display_path(target),
+            rel: rel(target),
+            fs_path: target.to_path_buf(),
+        });
+        return;
+    }
+    let mut builder = WalkBuilder::new(target);
+    builder
+        .hidden(false)
+        .follow_links(cfg.follow_links)
+        .git_ignore(!cfg.no_ignore)
+        .git_global(!cfg.no_ignore)
+        .git_exclude(!cfg.no_ignore)
+        .ignore(!cfg.no_ignore)
+        .parents(!cfg.no_ignore)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git");
+    if !cfg.excludes.is_empty() {
+        let mut ob = OverrideBuilder::new(target);
+        for g in &cfg.excludes {
+            // Validated when the config was built; a failure here is impossible.
+            let _ = ob.add(&format!("!{g}"));
+        }
+        if let Ok(ov) = ob.build() {
+            builder.overrides(ov);
+        }
+    }
+    for item in builder.build() {
+        match item {
+            Ok(e) => {
+                if e.file_type().is_some_and(|t| t.is_file()) {
+                    let p = e.path();
+                    entries.push(Entry {
+                        display: display_path(p),
+                        rel: rel(p),
+                        fs_path: p.to_path_buf(),
+                    });
+                }
+            }
+            Err(err) => errors.push(walk_error(&err)),
+        }
+    }
+}
+
+fn walk_error(err: &ignore::Error) -> ItemError {
+    fn find(err: &ignore::Error, path: Option<&Path>) -> (Option<PathBuf>, String) {
+        match err {
+            ignore::Error::WithPath { path, err } => find(err, Some(path)),
+            ignore::Error::WithDepth { err, .. } => find(err, path),
+            ignore::Error::WithLineNumber { err, .. } => find(err, path),
+            ignore::Error::Io(e) => (path.map(Path::to_path_buf), io_reason(e)),
+            other => (path.map(Path::to_path_buf), other.to_string()),
+        }
+    }
+    let (path, message) = find(err, None);
+    ItemError {
+        path: path.map_or_else(|| "(walk)".into(), |p| display_path(&p)),
+        message,
+    }
+}
+
+fn scan_file(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResult {
+    let mut r = ItemResult::default();
+    let fail = |r: &mut ItemResult, err: &std::io::Error| {
+        r.error = Some(ItemError {
+            path: e.display.clone(),
+            message: io_reason(err),
+        });
+    };
+    let mut file = match File::open(&e.fs_path) {
+        Ok(f) => f,
+        Err(err) => {
+            fail(&mut r, &err);
+            return r;
+        }
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(err) => {
+            fail(&mut r, &err);
+            return r;
+        }
+    };
+    if size > cfg.max_file_size {
+        r.stats.skipped_too_large = 1;
+        return r;
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    // Read the head first so binaries are skipped without reading them whole.
+    if let Err(err) = (&mut file).take(8192).read_to_end(&mut bytes) {
+        fail(&mut r, &err);
+        return r;
+    }
+    if is_binary(&bytes) {
+        r.stats.skipped_binary = 1;
+        return r;
+    }
+    if let Err(err) = file.read_to_end(&mut bytes) {
+        fail(&mut r, &err);
+        return r;
+    }
+    scan_bytes(scanner, &e.display, &e.rel, &bytes, &mut r);
+    r
+}
+
+fn scan_stdin(cfg: &ScanConfig, scanner: &mut Scanner<'_>) -> ItemResult {
+    let mut r = ItemResult::default();
+    let mut bytes = Vec::new();
+    let limit = cfg.max_file_size;
+    match std::io::stdin().lock().take(limit + 1).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() as u64 > limit => r.stats.skipped_too_large = 1,
+        Ok(_) if is_binary(&bytes) => r.stats.skipped_binary = 1,
+        Ok(_) => scan_bytes(scanner, "-", "-", &bytes, &mut r),
+        Err(err) => {
+            r.error = Some(ItemError {
+                path: "-".into(),
+                message: io_reason(&err),
+            })
+        }
+    }
+    r
+}
+
+fn scan_bytes(scanner: &mut Scanner<'_>, display: &str, rel: &str, bytes: &[u8], r: &mut ItemResult) {
+    r.stats.files_scanned = 1;
+    r.stats.bytes_scanned = bytes.len() as u64;
+    let blob = Blob {
+        path: rel,
+        bytes,
+        commit: None,
+    };
+    r.matches = scanner
+        .scan(&blob)
+        .into_iter()
+        .map(|m| (display.to_string(), m))
+        .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_path;
+    use std::path::Path;
+
+    #[test]
+    fn display_paths_are_clean() {
+        assert_eq!(display_path(Path::new("./src/a.rs")), "src/a.rs");
+        assert_eq!(display_path(Path::new(".")), ".");
+        assert_eq!(display_path(Path::new("/abs/x")), "/abs/x");
+    }
+}
