@@ -158,20 +158,55 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
             builder.overrides(ov);
         }
     }
-    for item in builder.build() {
-        match item {
-            Ok(e) => {
-                if e.file_type().is_some_and(|t| t.is_file()) {
-                    let p = e.path();
-                    entries.push(Entry {
-                        display: display_path(p),
-                        rel: rel(p),
-                        fs_path: p.to_path_buf(),
-                    });
+    // Walk in parallel (ignore's own threads, as many as the scan uses): on trees of many
+    // small files the directory reads, not the matching, are the cost.
+    builder.threads(rayon::current_num_threads());
+    let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+    builder.build_parallel().run(|| {
+        let found = &found;
+        let rel = &rel;
+        // Each walker thread batches locally and hands its batch over once, when it ends.
+        let mut batch = Batch {
+            entries: Vec::new(),
+            errors: Vec::new(),
+            sink: found,
+        };
+        Box::new(move |item| {
+            match item {
+                Ok(e) => {
+                    if e.file_type().is_some_and(|t| t.is_file()) {
+                        let p = e.path();
+                        batch.entries.push(Entry {
+                            display: display_path(p),
+                            rel: rel(p),
+                            fs_path: p.to_path_buf(),
+                        });
+                    }
                 }
+                Err(err) => batch.errors.push(walk_error(&err)),
             }
-            Err(err) => errors.push(walk_error(&err)),
-        }
+            ignore::WalkState::Continue
+        })
+    });
+    let (mut found_entries, mut found_errors) = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    entries.append(&mut found_entries);
+    errors.append(&mut found_errors);
+}
+
+type Found = (Vec<Entry>, Vec<ItemError>);
+
+/// One walker thread's results; handed to the shared list when the thread's visitor is dropped.
+struct Batch<'a> {
+    entries: Vec<Entry>,
+    errors: Vec<ItemError>,
+    sink: &'a std::sync::Mutex<Found>,
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        let mut guard = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.append(&mut self.entries);
+        guard.1.append(&mut self.errors);
     }
 }
 
