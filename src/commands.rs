@@ -97,8 +97,9 @@ pub fn rules_check(rules: &Ruleset, strictness: Strictness) -> ExitStatus {
     }
     let _ = writeln!(
         io::stderr().lock(),
-        "leakseal: checked {} rules from {}: {} problem{}",
+        "leakseal: checked {} rule{} from {}: {} problem{}",
         rules.rules.len(),
+        if rules.rules.len() == 1 { "" } else { "s" },
         rules.origin,
         problems.len(),
         if problems.len() == 1 { "" } else { "s" }

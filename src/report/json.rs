@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{shown_part, shown_secret, Report, ReportOptions};
+use super::{shown_secret, ContextView, Report, ReportOptions};
 use crate::finding::Finding;
 use crate::source::{ItemError, Stats};
 
@@ -59,7 +59,7 @@ struct JsonLocation<'a> {
     context: String,
 }
 
-fn finding(f: &Finding, opts: ReportOptions) -> JsonFinding<'_> {
+fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) -> JsonFinding<'a> {
     JsonFinding {
         rule_id: &f.rule_id,
         description: &f.description,
@@ -73,14 +73,14 @@ fn finding(f: &Finding, opts: ReportOptions) -> JsonFinding<'_> {
             .locations
             .iter()
             .map(|l| {
-                let c = &l.context.0;
+                let (before, secret, after) = contexts.parts(l);
                 JsonLocation {
                     path: &l.path,
                     line: l.position.line,
                     column: l.position.column,
                     end_line: l.position.end_line,
                     end_column: l.position.end_column,
-                    context: format!("{}{}{}", c.before, shown_part(&c.secret, opts), c.after),
+                    context: format!("{before}{secret}{after}"),
                 }
             })
             .collect(),
@@ -89,13 +89,14 @@ fn finding(f: &Finding, opts: ReportOptions) -> JsonFinding<'_> {
 
 /// One JSON document: `{schema_version, tool, findings, summary}`.
 pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
+    let contexts = ContextView::new(report, opts);
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "leakseal",
             version: env!("CARGO_PKG_VERSION"),
         },
-        findings: report.findings.iter().map(|f| finding(f, opts)).collect(),
+        findings: report.findings.iter().map(|f| finding(f, opts, &contexts)).collect(),
         summary: Summary {
             findings: report.findings.len(),
             locations: report.locations(),
@@ -110,8 +111,9 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
 
 /// One finding object per line (same shape as in `findings` of the JSON report).
 pub fn write_lines(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
+    let contexts = ContextView::new(report, opts);
     for f in &report.findings {
-        serde_json::to_writer(&mut *w, &finding(f, opts))?;
+        serde_json::to_writer(&mut *w, &finding(f, opts, &contexts))?;
         writeln!(w)?;
     }
     Ok(())

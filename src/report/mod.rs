@@ -4,12 +4,13 @@
 pub mod json;
 pub mod text;
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::cli::Format;
 use crate::config::OutputConfig;
-use crate::finding::{redact, Finding};
+use crate::finding::{redact, Finding, Location};
 use crate::source::{ItemError, Stats};
 
 /// The result of a scan, as reporters see it.
@@ -59,6 +60,60 @@ pub fn shown_part(part: &str, opts: ReportOptions) -> String {
         part.to_string()
     } else {
         redact(part)
+    }
+}
+
+/// A location's context line as shown: `(before, secret part, after)`.
+///
+/// A line can hold more than its own secret (an AWS key id beside its secret key, the same
+/// token twice), so unless secrets are shown, every secret the report found on that line is
+/// redacted in `before` and `after` too, not only the location's own part.
+pub struct ContextView<'a> {
+    opts: ReportOptions,
+    /// (path, line) -> the secrets (one piece per line of a multi-line secret) found there,
+    /// longest first.
+    on_line: HashMap<(&'a str, usize), Vec<String>>,
+}
+
+impl<'a> ContextView<'a> {
+    /// Indexes the secrets of `report` by the lines they occur on.
+    pub fn new(report: &'a Report, opts: ReportOptions) -> ContextView<'a> {
+        let mut on_line: HashMap<(&'a str, usize), Vec<String>> = HashMap::new();
+        if !opts.show_secrets {
+            for f in &report.findings {
+                let text = String::from_utf8_lossy(f.secret.expose());
+                let pieces: Vec<&str> = text.split('\n').map(str::trim).filter(|p| !p.is_empty()).collect();
+                for loc in &f.locations {
+                    for line in loc.position.line..=loc.position.end_line.max(loc.position.line) {
+                        let list = on_line.entry((loc.path.as_str(), line)).or_default();
+                        list.extend(pieces.iter().map(|p| p.to_string()));
+                    }
+                }
+            }
+            for list in on_line.values_mut() {
+                list.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+                list.dedup();
+            }
+        }
+        ContextView { opts, on_line }
+    }
+
+    /// The context of `loc`, split so that reporters can colour the secret part.
+    pub fn parts(&self, loc: &Location) -> (String, String, String) {
+        let c = &loc.context.0;
+        let mut before = c.before.clone();
+        let mut after = c.after.clone();
+        if let Some(secrets) = self.on_line.get(&(loc.path.as_str(), loc.position.line)) {
+            for s in secrets {
+                if before.contains(s.as_str()) {
+                    before = before.replace(s.as_str(), &redact(s));
+                }
+                if after.contains(s.as_str()) {
+                    after = after.replace(s.as_str(), &redact(s));
+                }
+            }
+        }
+        (before, shown_part(&c.secret, self.opts), after)
     }
 }
 

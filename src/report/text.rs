@@ -5,11 +5,12 @@ use std::io::{self, Write};
 
 use colored::Colorize;
 
-use super::{shown_part, shown_secret, Report, ReportOptions};
+use super::{shown_secret, ContextView, Report, ReportOptions};
 
 /// Writes the text report. An empty report writes nothing (the summary line says it all).
 pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
     colored::control::set_override(opts.color);
+    let contexts = ContextView::new(report, opts);
     for f in &report.findings {
         writeln!(
             w,
@@ -23,9 +24,9 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
         for loc in &f.locations {
             let p = loc.position;
             writeln!(w, "  {}", format!("{}:{}:{}", loc.path, p.line, p.column).cyan())?;
-            let c = &loc.context.0;
-            if !(c.before.is_empty() && c.secret.is_empty() && c.after.is_empty()) {
-                writeln!(w, "    {}{}{}", c.before, shown_part(&c.secret, opts).yellow(), c.after)?;
+            let (before, secret, after) = contexts.parts(loc);
+            if !(before.is_empty() && secret.is_empty() && after.is_empty()) {
+                writeln!(w, "    {}{}{}", before, secret.yellow(), after)?;
             }
         }
         writeln!(w)?;

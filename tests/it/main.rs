@@ -1,1 +1,14 @@
-fn main() {}
+//! The integration tests: the built `leakseal` binary (and a little of the library) run on
+//! trees built in temp dirs. Helpers live in `util`.
+
+mod util;
+
+mod builtin_rules;
+mod config;
+mod discovery;
+mod exit_codes;
+mod files;
+mod help;
+mod matcher;
+mod reports;
+mod self_scan;
