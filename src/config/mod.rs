@@ -157,7 +157,8 @@ fn scan_root(p: &Path) -> PathBuf {
 pub const CONFIG_NAMES: [&str; 2] = [".leakseal.toml", ".gitleaks.toml"];
 
 /// Finds the config: `--config` / `LEAKSEAL_CONFIG`, else `.leakseal.toml` then `.gitleaks.toml`
-/// in the scan root or a parent up to the repository root. Returns the rules and the project
+/// in the scan root or a parent up to the repository root (outside a repository: the scan root
+/// only). Returns the rules and the project
 /// root that allowlist paths are relative to.
 pub fn resolve_rules(args: &RuleArgs, start: &Path) -> Result<(Ruleset, PathBuf), UserError> {
     let start_abs = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
@@ -169,6 +170,9 @@ pub fn resolve_rules(args: &RuleArgs, start: &Path) -> Result<(Ruleset, PathBuf)
         let rules = load::load_file(cfg).map_err(|e| UserError::new(e.to_string()))?;
         return Ok((rules, repo_root(&start_abs).unwrap_or(start_abs)));
     }
+    // Inside a repository, look from the scan root up to the repository root; outside one,
+    // only in the scan root (a stray config in /tmp or $HOME must not apply).
+    let top = repo_root(&start_abs);
     let mut dir = Some(start_abs.as_path());
     while let Some(d) = dir {
         for name in CONFIG_NAMES {
@@ -178,13 +182,13 @@ pub fn resolve_rules(args: &RuleArgs, start: &Path) -> Result<(Ruleset, PathBuf)
                 return Ok((rules, d.to_path_buf()));
             }
         }
-        if d.join(".git").exists() {
+        if top.as_deref().is_none_or(|t| t == d) {
             break;
         }
         dir = d.parent();
     }
     let rules = load::load_default().map_err(|e| UserError::new(e.to_string()))?;
-    Ok((rules, repo_root(&start_abs).unwrap_or(start_abs)))
+    Ok((rules, top.unwrap_or(start_abs)))
 }
 
 /// The nearest ancestor (or self) holding `.git`.

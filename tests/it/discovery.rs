@@ -61,6 +61,8 @@ fn allowlist_paths_are_relative_to_the_config_directory() {
     );
     tree.write("proj/testdata/sample.txt", format!("t = {}\n", fake::github(12)));
     tree.write("proj/src/app.txt", format!("t = {}\n", fake::github(13)));
+    // A repository: config discovery walks up from the scan root to the repository root.
+    tree.write("proj/.git/HEAD", "ref: refs/heads/main\n");
 
     // Scanning the project from outside it: paths are matched as `testdata/...`, not
     // `proj/testdata/...`.
@@ -84,4 +86,19 @@ fn allowlist_paths_are_relative_to_the_config_directory() {
     let locs = locations(&out);
     assert_eq!(locs.len(), 1, "{locs:?}");
     assert_eq!(locs[0].2, "src/app.txt");
+}
+
+#[test]
+fn config_above_the_scan_root_outside_a_repository_is_not_used() {
+    let tree = Tree::new();
+    tree.write(
+        ".leakseal.toml",
+        "[extend]\nuseDefault = true\n\n[[allowlists]]\ndescription = \"everything\"\npaths = ['''.*''']\n",
+    );
+    tree.write("sub/app.txt", format!("t = {}\n", fake::github(14)));
+    // No .git anywhere: only the scan root itself is searched, so the stray config above it
+    // does not silence the finding.
+    let out = tree.run(&["scan", "-f", "json", "sub"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(locations(&out).len(), 1);
 }
