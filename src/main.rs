@@ -19,11 +19,12 @@ fn main() -> ExitCode {
             Ok(cfg) => (commands::scan_command(&cfg), cfg.exit),
             Err(e) => (Err(e), ExitPolicy::default()),
         },
-        Command::Rules(RulesCommand::Check { file }) => {
+        Command::Rules(RulesCommand::Check { file, strict }) => {
+            let user = if *strict { Strictness::BuiltIn } else { Strictness::User };
             let loaded = match file {
                 Some(f) if !f.is_file() => Err(UserError::new(format!("{}: rule file not found", f.display()))),
                 Some(f) => load::load_file(f)
-                    .map(|r| (r, Strictness::User))
+                    .map(|r| (r, user))
                     .map_err(|e| UserError::new(e.to_string())),
                 None => load::load_default()
                     .map(|r| (r, Strictness::BuiltIn))

@@ -29,6 +29,10 @@ pub enum RulesCommand {
     Check {
         /// Rule or config file to check; the embedded default rules when omitted.
         file: Option<PathBuf>,
+        /// Hold FILE to the built-in rules' standard: two positive and two negative examples,
+        /// a description and references for every rule.
+        #[arg(long)]
+        strict: bool,
     },
     /// List the rules in effect: id, confidence, keywords, description.
     List {

@@ -180,6 +180,9 @@ fn merge(base: &mut Layer, top: Layer) {
                 if rule.confidence.is_some() {
                     b.confidence = rule.confidence;
                 }
+                if rule.validate.is_some() {
+                    b.validate = rule.validate;
+                }
                 b.keywords.extend(rule.keywords);
                 b.tags.extend(rule.tags);
                 b.allowlists.extend(rule.allowlist);
@@ -356,6 +359,18 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(e("keywords", "contains an empty keyword"));
     }
+    let validate = match &spec.validate {
+        Some(name) => Some(crate::scan::Validator::from_name(name).ok_or_else(|| {
+            e(
+                "validate",
+                &format!(
+                    "unknown check '{name}'; known: {}",
+                    crate::scan::Validator::NAMES.join(", ")
+                ),
+            )
+        })?),
+        None => None,
+    };
     let mut allowlists = Vec::new();
     for al in spec.allowlist.iter().chain(&spec.allowlists) {
         allowlists.push(build_allowlist(al, &src.file, Some(src.line), Some(id), false)?);
@@ -374,6 +389,7 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
         secret_group: spec.secret_group,
         entropy: spec.entropy.filter(|&e| e > 0.0),
         path,
+        validate,
         allowlists,
         required: Vec::new(),
         skip_report: spec.skip_report,

@@ -170,6 +170,8 @@ pub struct Rule {
     pub secret_group: Option<usize>,
     pub entropy: Option<f64>,
     pub path: Option<LazyRegex>,
+    /// Offline structure check a match must pass.
+    pub validate: Option<crate::scan::Validator>,
     pub allowlists: Vec<Allowlist>,
     pub required: Vec<Required>,
     /// Only a component of composite rules: never reported on its own.

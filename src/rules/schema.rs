@@ -80,6 +80,9 @@ pub struct RuleSpec {
     pub confidence: Option<Confidence>,
     #[serde(default)]
     pub references: Vec<String>,
+    /// Offline structure check (checksum, decodable header) a match must pass.
+    #[serde(default)]
+    pub validate: Option<String>,
 }
 
 /// An allowlist, attached to a rule or global.

@@ -7,6 +7,7 @@
 
 mod entropy;
 mod lines;
+mod validate;
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,7 @@ use memchr::{memchr, memrchr};
 
 pub use entropy::shannon;
 pub use lines::{Context, Position};
+pub use validate::Validator;
 
 use crate::rules::{Candidate, Ruleset};
 
@@ -276,6 +278,9 @@ impl<'r> Scanner<'r> {
             if shannon(secret) <= min {
                 return;
             }
+        }
+        if rule.validate.is_some_and(|v| !v.check(secret)) {
+            return;
         }
         let (ls, le) = line_bounds(bytes, ms, me);
         let cand = Candidate {

@@ -211,9 +211,23 @@ pub mod fake {
         from_alphabet(LOWER_ALNUM, len, seed)
     }
 
-    /// A GitHub personal access token shape (`github-token`).
+    /// A GitHub personal access token (`github-token`): 30 random base62 characters and the
+    /// base62 CRC32 checksum GitHub appends, so it passes the rule's checksum check.
     pub fn github(seed: u64) -> String {
-        format!("{}_{}", "ghp", base62(36, seed))
+        let random = base62(30, seed);
+        format!("{}_{random}{}", "ghp", checksum(&random))
+    }
+
+    /// The 6-character base62 CRC32 of `random`, as GitHub and npm tokens end with.
+    pub fn checksum(random: &str) -> String {
+        const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut v = crc32fast::hash(random.as_bytes());
+        let mut out = [b'0'; 6];
+        for slot in out.iter_mut().rev() {
+            *slot = DIGITS[(v % 62) as usize];
+            v /= 62;
+        }
+        String::from_utf8(out.to_vec()).expect("ASCII digits")
     }
 
     /// An AWS access key id shape (`aws-access-key-id`).
