@@ -7,44 +7,96 @@ use std::time::Instant;
 
 use crate::config::ScanConfig;
 use crate::exit::ExitStatus;
-use crate::finding::group;
+use crate::finding::{group, HistoryInfo};
 use crate::messages::{io_reason, UserError};
 use crate::report::{self, Report, ReportOptions};
 use crate::rules::check::{check, Strictness};
 use crate::rules::Ruleset;
+use crate::source::git::{self, GitMode, GitStats, HistoryMap};
 use crate::source::{self, ItemError};
 
-/// Runs a file/stdin scan and returns the report (no output is written).
-pub fn scan(cfg: &ScanConfig) -> Report {
+/// Runs a scan (files, stdin or git, as configured) and returns the report; writes nothing.
+/// Errors are what stops a scan from starting (a missing repository, a bad range); problems
+/// with single items are in the report.
+pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
     let started = Instant::now();
-    let out = if cfg.threads > 0 {
+    let run = || -> Result<(source::SourceOutput, Option<GitStats>, Option<HistoryMap>), UserError> {
+        match &cfg.git {
+            None => Ok((source::files::scan(cfg), None, None)),
+            Some(mode) => {
+                let out = git::scan(&git::GitScan {
+                    repo: &cfg.paths[0],
+                    mode,
+                    rules: &cfg.rules,
+                    max_file_size: cfg.max_file_size,
+                    progress: cfg.output.progress && !matches!(mode, GitMode::Staged),
+                })?;
+                Ok((out.output, Some(out.stats), out.history))
+            }
+        }
+    };
+    let (out, git_stats, history) = if cfg.threads > 0 {
         match rayon::ThreadPoolBuilder::new()
             .num_threads(cfg.threads)
             .thread_name(|i| format!("leakseal-scan-{i}"))
             .build()
         {
-            Ok(pool) => pool.install(|| source::files::scan(cfg)),
-            Err(_) => source::files::scan(cfg),
+            Ok(pool) => pool.install(run)?,
+            Err(_) => run()?,
         }
     } else {
-        source::files::scan(cfg)
+        run()?
     };
     let mut errors = out.errors;
     errors.extend(out.problems.into_iter().map(|p| ItemError {
         path: cfg.rules.origin.clone(),
         message: p.0,
     }));
-    Report {
-        findings: group(out.matches, &cfg.rules, &cfg.salt),
+    let mut findings = group(out.matches, &cfg.rules, &cfg.salt);
+    if let Some(history) = history {
+        annotate_history(&mut findings, &history, &cfg.rules);
+    }
+    Ok(Report {
+        findings,
         stats: out.stats,
         errors,
         duration: started.elapsed(),
+        git: git_stats,
+        staged: matches!(cfg.git, Some(GitMode::Staged)),
+    })
+}
+
+/// History findings: one location per path (its earliest, introducing occurrence), how many
+/// commits carried the secret in, and whether HEAD still has it.
+fn annotate_history(findings: &mut [crate::finding::Finding], history: &HistoryMap, rules: &Ruleset) {
+    for f in findings.iter_mut() {
+        let Some(idx) = rules.rules.iter().position(|r| r.id == f.rule_id) else {
+            continue;
+        };
+        let (at_head, commits) = history
+            .get(&(idx as u32, f.secret.expose().to_vec()))
+            .copied()
+            .unwrap_or_default();
+        f.history = Some(HistoryInfo {
+            commits,
+            present_at_head: at_head,
+        });
+        // Earliest commit first, then keep the first location per path.
+        f.locations.sort_by_key(|l| {
+            (
+                l.commit.as_ref().map_or(u64::MAX, |c| c.order),
+                l.path.clone(),
+                l.position,
+            )
+        });
+        let mut seen = std::collections::HashSet::new();
+        f.locations.retain(|l| seen.insert(l.path.clone()));
     }
 }
 
 /// `leakseal scan`: scan, write the report, print errors and the summary.
 pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
-    let report = scan(cfg);
+    let report = scan(cfg)?;
     let opts = ReportOptions::from(&cfg.output);
     let written = match &cfg.output.path {
         Some(path) => {
@@ -78,6 +130,12 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
     }
     if written && !cfg.output.quiet {
         let _ = writeln!(err, "{}", report::summary_line(&report));
+    }
+    if cfg.stats {
+        let _ = writeln!(err, "{}", report::stats_line(&report));
+    }
+    if report.staged && !report.findings.is_empty() && !cfg.exit.zero_on_findings {
+        let _ = write!(err, "{}", report::blocked_commit_message(&report));
     }
     Ok(if !report.errors.is_empty() {
         ExitStatus::Error

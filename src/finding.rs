@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -70,15 +71,48 @@ pub fn fingerprint(salt: &str, rule_id: &str, secret: &[u8]) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One place a secret occurs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Location {
-    /// The path as the user named it (stdin is `-`).
-    pub path: String,
-    #[serde(flatten)]
-    pub position: Position,
+/// The commit a git location was found in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CommitInfo {
+    /// Position in the walk, oldest first: orders commits without comparing dates.
     #[serde(skip)]
+    pub order: u64,
+    pub sha: String,
+    pub author: String,
+    pub email: String,
+    /// Author date, RFC 3339 (UTC).
+    pub date: String,
+    pub summary: String,
+}
+
+/// What history mode knows about a finding beyond its locations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryInfo {
+    /// Commits that added a blob containing the secret (its introduction and any
+    /// re-introduction, e.g. on another branch).
+    pub commits: usize,
+    /// Whether the secret is still in a file at HEAD. A secret deleted from HEAD but alive in
+    /// history still needs rotating.
+    pub present_at_head: bool,
+}
+
+/// One place a secret occurs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// The path as the user named it (stdin is `-`); repository-relative for git sources.
+    pub path: String,
+    pub position: Position,
+    /// The commit that introduced this occurrence (git sources only).
+    pub commit: Option<Arc<CommitInfo>>,
     pub context: ContextKey,
+}
+
+/// A located match, ready to be grouped.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub path: String,
+    pub m: BlobMatch,
+    pub commit: Option<Arc<CommitInfo>>,
 }
 
 /// The context line, kept beside a location but not part of its ordering.
@@ -114,16 +148,19 @@ pub struct Finding {
     /// Shannon entropy of the secret, bits per byte.
     pub entropy: f64,
     pub locations: Vec<Location>,
+    /// History scans only.
+    pub history: Option<HistoryInfo>,
 }
 
 /// Groups per-blob matches (with their display paths) into sorted findings.
-pub fn group(matches: Vec<(String, BlobMatch)>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
+pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
     let mut by_key: BTreeMap<(String, Vec<u8>), Finding> = BTreeMap::new();
-    for (path, m) in matches {
+    for Hit { path, m, commit } in hits {
         let rule = &rules.rules[m.rule as usize];
         let loc = Location {
             path,
             position: m.position,
+            commit,
             context: ContextKey(m.context),
         };
         by_key
@@ -137,6 +174,7 @@ pub fn group(matches: Vec<(String, BlobMatch)>, rules: &Ruleset, salt: &str) -> 
                 entropy: crate::scan::shannon(&m.secret),
                 secret: Secret::new(m.secret),
                 locations: Vec::new(),
+                history: None,
             })
             .locations
             .push(loc);

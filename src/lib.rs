@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! let cfg = leakseal::ScanConfig::new(vec![".".into()]).unwrap();
-//! let report = leakseal::scan(&cfg);
+//! let report = leakseal::scan(&cfg).unwrap();
 //! for f in &report.findings {
 //!     println!("{} {}", f.rule_id, f.secret); // the secret prints redacted
 //! }
@@ -17,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod finding;
+pub mod hooks;
 pub mod messages;
 pub mod report;
 pub mod rules;

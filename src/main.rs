@@ -32,6 +32,10 @@ fn main() -> ExitCode {
             };
             (loaded.map(|(r, s)| commands::rules_check(&r, s)), ExitPolicy::default())
         }
+        Command::InstallHook(a) => (
+            leakseal::hooks::install(&a.repo, a.pre_push, a.force),
+            ExitPolicy::default(),
+        ),
         Command::Rules(RulesCommand::List { rules }) => {
             let r = resolve_rules(rules, std::path::Path::new(".")).map(|(r, _)| commands::rules_list(&r));
             (r, ExitPolicy::default())

@@ -20,6 +20,22 @@ pub enum Command {
     /// Inspect and lint rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Install leakseal as the repository's git pre-commit (or pre-push) hook, for users
+    /// without the pre-commit framework.
+    InstallHook(InstallHookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// Repository to install into.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// Install the pre-push hook (scans the pushed commits) instead of pre-commit.
+    #[arg(long)]
+    pub pre_push: bool,
+    /// Replace an existing hook that leakseal did not write (it is kept as <hook>.bak).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +114,31 @@ pub struct ScanArgs {
     /// Exit 0 even when findings are reported (errors still exit 2).
     #[arg(long, help_heading = "Exit")]
     pub exit_zero: bool,
+
+    /// Scan the staged change (index vs HEAD): the pre-commit hook. Reports only findings on
+    /// added lines.
+    #[arg(long, group = "git", help_heading = "Git")]
+    pub staged: bool,
+    /// Scan the commits in BASE..HEAD (e.g. a pull request), reporting what each commit added.
+    #[arg(long, value_name = "BASE..HEAD", group = "git", help_heading = "Git")]
+    pub range: Option<String>,
+    /// Scan the commits after REV up to HEAD (same as --range REV..HEAD).
+    #[arg(long, value_name = "REV", group = "git", help_heading = "Git")]
+    pub since_commit: Option<String>,
+    /// Scan the range being pushed, from PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF (the
+    /// pre-commit framework's pre-push stage).
+    #[arg(long, group = "git", help_heading = "Git")]
+    pub pre_push: bool,
+    /// Scan every blob reachable from any ref (branches, tags, remotes, notes, stash), each
+    /// unique blob once.
+    #[arg(long, group = "git", help_heading = "Git")]
+    pub history: bool,
+    /// With --history: also scan blobs that no ref reaches (dangling, unreachable).
+    #[arg(long, requires = "history", help_heading = "Git")]
+    pub all_objects: bool,
+    /// Print scan statistics (commits walked, unique blobs read, duplicates skipped) on stderr.
+    #[arg(long, help_heading = "Output")]
+    pub stats: bool,
 }
 
 /// Report formats.

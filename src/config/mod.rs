@@ -27,6 +27,8 @@ pub struct OutputConfig {
     pub show_secrets: bool,
     pub color: bool,
     pub quiet: bool,
+    /// A progress bar on stderr for long git scans (a terminal, and not `--quiet`).
+    pub progress: bool,
 }
 
 impl Default for OutputConfig {
@@ -37,6 +39,7 @@ impl Default for OutputConfig {
             show_secrets: false,
             color: false,
             quiet: false,
+            progress: false,
         }
     }
 }
@@ -60,6 +63,10 @@ pub struct ScanConfig {
     pub exit: ExitPolicy,
     /// Salt for fingerprints.
     pub salt: String,
+    /// Scan git content instead of files (`paths[0]` names the repository).
+    pub git: Option<crate::source::git::GitMode>,
+    /// Print statistics on stderr.
+    pub stats: bool,
 }
 
 impl ScanConfig {
@@ -82,16 +89,30 @@ impl ScanConfig {
             output: OutputConfig::default(),
             exit: ExitPolicy::default(),
             salt: DEFAULT_SALT.to_string(),
+            git: None,
+            stats: false,
         })
     }
 
     /// Resolves `leakseal scan` arguments.
     pub fn from_args(args: &ScanArgs) -> Result<ScanConfig, UserError> {
         let paths = args.paths.clone();
-        let start = paths
-            .first()
-            .map(|p| scan_root(p))
-            .unwrap_or_else(|| PathBuf::from("."));
+        let git = git_mode(args)?;
+        let start = match &git {
+            // Git modes: config and paths are relative to the repository's root, wherever in
+            // it the command runs.
+            Some(_) => {
+                if paths.len() > 1 {
+                    return Err(UserError::new("git scans take at most one PATH: the repository"));
+                }
+                let repo = crate::source::git::open(&paths[0])?;
+                crate::source::git::root_of(&repo)
+            }
+            None => paths
+                .first()
+                .map(|p| scan_root(p))
+                .unwrap_or_else(|| PathBuf::from(".")),
+        };
         let (rules, root) = resolve_rules(&args.rules, &start)?;
         let max_file_size = parse_size(&args.max_file_size).ok_or_else(|| {
             UserError::new(format!("--max-file-size: '{}' is not a size", args.max_file_size))
@@ -119,12 +140,15 @@ impl ScanConfig {
                 show_secrets: args.show_secrets,
                 color: use_color(args.color, to_terminal),
                 quiet: args.quiet,
+                progress: !args.quiet && std::io::stderr().is_terminal(),
             },
             exit: ExitPolicy {
                 findings_code: args.exit_code as i32,
                 zero_on_findings: args.exit_zero,
             },
             salt: DEFAULT_SALT.to_string(),
+            git,
+            stats: args.stats,
         })
     }
 }
@@ -209,6 +233,56 @@ pub fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// The git mode the arguments ask for, if any.
+fn git_mode(args: &ScanArgs) -> Result<Option<crate::source::git::GitMode>, UserError> {
+    use crate::source::git::GitMode;
+    if args.staged {
+        return Ok(Some(GitMode::Staged));
+    }
+    if args.history {
+        return Ok(Some(GitMode::History {
+            all_objects: args.all_objects,
+        }));
+    }
+    if let Some(rev) = &args.since_commit {
+        return Ok(Some(GitMode::Range {
+            base: Some(rev.clone()),
+            head: "HEAD".into(),
+        }));
+    }
+    if let Some(r) = &args.range {
+        return parse_range(r).map(Some);
+    }
+    if args.pre_push {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (Some(from), Some(to)) = (var("PRE_COMMIT_FROM_REF"), var("PRE_COMMIT_TO_REF")) else {
+            return Err(
+                UserError::new("--pre-push: PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF are not set")
+                    .hint("run it from the pre-commit framework's pre-push stage, or use --range BASE..HEAD"),
+            );
+        };
+        // An all-zero "from" is a new branch with no remote counterpart: scan from the root.
+        let base = (!from.bytes().all(|b| b == b'0')).then_some(from);
+        return Ok(Some(GitMode::Range { base, head: to }));
+    }
+    Ok(None)
+}
+
+/// `BASE..HEAD` (or `BASE..` for HEAD) into a range mode.
+fn parse_range(r: &str) -> Result<crate::source::git::GitMode, UserError> {
+    let Some((base, head)) = r.split_once("..") else {
+        return Err(UserError::new(format!("--range: '{r}' is not BASE..HEAD")).hint("e.g. --range origin/main..HEAD"));
+    };
+    if base.is_empty() || head.starts_with('.') {
+        return Err(UserError::new(format!("--range: '{r}' is not BASE..HEAD")).hint("e.g. --range origin/main..HEAD"));
+    }
+    let head = if head.is_empty() { "HEAD" } else { head };
+    Ok(crate::source::git::GitMode::Range {
+        base: Some(base.to_string()),
+        head: head.to_string(),
+    })
 }
 
 #[cfg(test)]

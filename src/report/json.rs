@@ -34,6 +34,8 @@ struct Summary<'a> {
     stats: &'a Stats,
     duration_ms: u64,
     errors: &'a [ItemError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<&'a crate::source::git::GitStats>,
 }
 
 #[derive(Serialize)]
@@ -47,6 +49,8 @@ struct JsonFinding<'a> {
     secret_redacted: bool,
     entropy: f64,
     locations: Vec<JsonLocation<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<&'a crate::finding::HistoryInfo>,
 }
 
 #[derive(Serialize)]
@@ -57,6 +61,8 @@ struct JsonLocation<'a> {
     end_line: usize,
     end_column: usize,
     context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a crate::finding::CommitInfo>,
 }
 
 fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) -> JsonFinding<'a> {
@@ -69,6 +75,7 @@ fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) 
         secret: shown_secret(f, opts),
         secret_redacted: !opts.show_secrets,
         entropy: (f.entropy * 1000.0).round() / 1000.0,
+        history: f.history.as_ref(),
         locations: f
             .locations
             .iter()
@@ -81,6 +88,7 @@ fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) 
                     end_line: l.position.end_line,
                     end_column: l.position.end_column,
                     context: format!("{before}{secret}{after}"),
+                    commit: l.commit.as_deref(),
                 }
             })
             .collect(),
@@ -103,6 +111,7 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
             stats: &report.stats,
             duration_ms: report.duration.as_millis() as u64,
             errors: &report.errors,
+            git: report.git.as_ref(),
         },
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;

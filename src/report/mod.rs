@@ -20,6 +20,10 @@ pub struct Report {
     pub stats: Stats,
     pub errors: Vec<ItemError>,
     pub duration: Duration,
+    /// Git scans: commits walked and blob deduplication.
+    pub git: Option<crate::source::git::GitStats>,
+    /// A `--staged` (pre-commit) scan: findings block a commit.
+    pub staged: bool,
 }
 
 impl Report {
@@ -179,4 +183,36 @@ pub fn human_bytes(n: u64) -> String {
         u += 1;
     }
     format!("{v:.1} {}", UNITS[u])
+}
+
+/// `--stats`: what was walked and read.
+pub fn stats_line(report: &Report) -> String {
+    let s = &report.stats;
+    let mut line = format!(
+        "leakseal: stats: {} files/blobs scanned, {} bytes, {} binary skipped, {} over size limit",
+        s.files_scanned, s.bytes_scanned, s.skipped_binary, s.skipped_too_large
+    );
+    if let Some(g) = &report.git {
+        line.push_str(&format!(
+            "; {} commits, {} blob occurrences, {} unique blobs read, {} duplicates not re-read",
+            g.commits, g.occurrences, g.unique_blobs, g.blobs_deduplicated
+        ));
+    }
+    line
+}
+
+/// What the pre-commit hook tells the person whose commit it blocked.
+pub fn blocked_commit_message(report: &Report) -> String {
+    let n = report.findings.len();
+    let mut m = format!(
+        "\nleakseal blocked this commit: {n} secret{} in the staged changes (listed above, redacted).\n",
+        if n == 1 { "" } else { "s" }
+    );
+    m.push_str("Ways out:\n");
+    m.push_str("  1. Remove the secret from the file, `git add` it again, and commit. If it was ever pushed or\n     shared, rotate it: deleting it does not make it secret again.\n");
+    m.push_str(
+        "  2. If it is not a secret (a test value, an example), add `leakseal:allow` in a comment on its line.\n",
+    );
+    m.push_str("  3. To accept it for now, allowlist it in .leakseal.toml ([[allowlists]] with paths or regexes).\n");
+    m
 }

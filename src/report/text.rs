@@ -21,9 +21,34 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
             shown_secret(f, opts).yellow(),
             &f.fingerprint[..12]
         )?;
+        if let Some(h) = &f.history {
+            let state = if h.present_at_head {
+                "still present at HEAD".to_string()
+            } else {
+                "removed from HEAD but still in history: rotate it".to_string()
+            };
+            writeln!(
+                w,
+                "  {state}; added in {} commit{}",
+                h.commits,
+                if h.commits == 1 { "" } else { "s" }
+            )?;
+        }
         for loc in &f.locations {
             let p = loc.position;
-            writeln!(w, "  {}", format!("{}:{}:{}", loc.path, p.line, p.column).cyan())?;
+            write!(w, "  {}", format!("{}:{}:{}", loc.path, p.line, p.column).cyan())?;
+            if let Some(c) = &loc.commit {
+                write!(
+                    w,
+                    "  commit {} {} {} <{}>: {}",
+                    &c.sha[..c.sha.len().min(12)],
+                    c.date,
+                    c.author,
+                    c.email,
+                    c.summary
+                )?;
+            }
+            writeln!(w)?;
             let (before, secret, after) = contexts.parts(loc);
             if !(before.is_empty() && secret.is_empty() && after.is_empty()) {
                 writeln!(w, "    {}{}{}", before, secret.yellow(), after)?;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{ExampleSpec, Rule, Ruleset};
-use crate::finding::{group, DEFAULT_SALT};
+use crate::finding::{group, Hit, DEFAULT_SALT};
 use crate::scan::{Blob, Scanner};
 
 /// How strict the linter is.
@@ -107,7 +107,14 @@ pub fn findings_for(rules: &Ruleset, rule: &Rule, ex: &ExampleSpec) -> usize {
         commit: None,
     });
     let findings = group(
-        matches.into_iter().map(|m| (path.to_string(), m)).collect(),
+        matches
+            .into_iter()
+            .map(|m| Hit {
+                path: path.to_string(),
+                m,
+                commit: None,
+            })
+            .collect(),
         rules,
         DEFAULT_SALT,
     );

@@ -14,8 +14,9 @@ use rayon::prelude::*;
 
 use super::{is_binary, ItemError, SourceOutput, Stats};
 use crate::config::ScanConfig;
+use crate::finding::Hit;
 use crate::messages::io_reason;
-use crate::scan::{Blob, BlobMatch, ScanProblem, Scanner};
+use crate::scan::{Blob, ScanProblem, Scanner};
 
 /// A file to scan.
 #[derive(Debug)]
@@ -30,7 +31,7 @@ struct Entry {
 /// What scanning one item produced.
 #[derive(Default)]
 struct ItemResult {
-    matches: Vec<(String, BlobMatch)>,
+    matches: Vec<Hit>,
     stats: Stats,
     error: Option<ItemError>,
     problems: Vec<ScanProblem>,
@@ -300,7 +301,11 @@ fn scan_bytes(scanner: &mut Scanner<'_>, display: &str, rel: &str, bytes: &[u8],
     r.matches = scanner
         .scan(&blob)
         .into_iter()
-        .map(|m| (display.to_string(), m))
+        .map(|m| Hit {
+            path: display.to_string(),
+            m,
+            commit: None,
+        })
         .collect();
 }
 

@@ -4,8 +4,10 @@
 //! - `files`: paths and directories (parallel walk honouring .gitignore) and stdin.
 
 pub mod files;
+pub mod git;
 
-use crate::scan::{BlobMatch, ScanProblem};
+use crate::finding::Hit;
+use crate::scan::ScanProblem;
 
 /// Counters of what a scan read and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -42,7 +44,7 @@ pub struct ItemError {
 /// Everything a source produced: located matches with display paths, counters, errors.
 #[derive(Debug, Default)]
 pub struct SourceOutput {
-    pub matches: Vec<(String, BlobMatch)>,
+    pub matches: Vec<Hit>,
     pub stats: Stats,
     pub errors: Vec<ItemError>,
     pub problems: Vec<ScanProblem>,
