@@ -53,6 +53,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
         message: p.0,
     }));
     let mut findings = group(out.matches, &cfg.rules, &cfg.salt);
+    findings.retain(|f| f.confidence >= cfg.min_confidence);
     if let Some(history) = history {
         annotate_history(&mut findings, &history, &cfg.rules);
     }
@@ -167,6 +168,63 @@ pub fn rules_check(rules: &Ruleset, strictness: Strictness) -> ExitStatus {
     } else {
         ExitStatus::Findings
     }
+}
+
+/// `leakseal rules explain ID`.
+pub fn rules_explain(rules: &Ruleset, id: &str) -> Result<ExitStatus, UserError> {
+    let Some(r) = rules.rule(id) else {
+        return Err(UserError::new(format!("no rule with id '{id}' in {}", rules.origin))
+            .hint("`leakseal rules list` shows the ids"));
+    };
+    let mut t = String::new();
+    t.push_str(&format!("{}\n  {}\n", r.id, r.description));
+    t.push_str(&format!("  confidence: {}\n", r.confidence.as_str()));
+    if !r.tags.is_empty() {
+        t.push_str(&format!("  tags: {}\n", r.tags.join(", ")));
+    }
+    t.push_str(&format!("  defined in: {}:{}\n", r.source.file, r.source.line));
+    t.push_str(&format!(
+        "  keywords: {}\n",
+        if r.keywords.is_empty() {
+            "(none: runs on every file)".into()
+        } else {
+            r.keywords.join(", ")
+        }
+    ));
+    if let Some(re) = &r.regex {
+        t.push_str(&format!("  regex: {}\n", re.source));
+    }
+    if let Some(p) = &r.path {
+        t.push_str(&format!("  path: {}\n", p.source));
+    }
+    if let Some(e) = r.entropy {
+        t.push_str(&format!("  minimum entropy: {e}\n"));
+    }
+    if let Some(v) = r.validate {
+        t.push_str(&format!("  structure check: {}\n", v.name()));
+    }
+    for q in &r.required {
+        t.push_str(&format!(
+            "  requires: {} (within {} lines)\n",
+            rules.rules[q.rule].id,
+            q.within_lines.map_or("any".into(), |n| n.to_string())
+        ));
+    }
+    for reference in &r.references {
+        t.push_str(&format!("  reference: {reference}\n"));
+    }
+    // Examples are synthetic, but show them redacted like any secret-shaped text.
+    for ex in &r.examples {
+        t.push_str(&format!("  example: {}\n", crate::finding::redact_line(ex.parts().1)));
+    }
+    for ex in &r.negative_examples {
+        t.push_str(&format!(
+            "  not reported: {}\n",
+            crate::finding::redact_line(ex.parts().1)
+        ));
+    }
+    let _ = io::stdout().lock().write_all(t.as_bytes());
+    Ok(ExitStatus::Clean)
 }
 
 /// `leakseal rules list`.

@@ -47,6 +47,27 @@ pub fn redact(s: &str) -> String {
     out
 }
 
+/// The first line of `text`, at most 60 characters, with every long token redacted: for
+/// showing rule examples without printing anything secret-shaped whole.
+pub fn redact_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let shown: Vec<String> = line
+        .split(' ')
+        .map(|w| {
+            if w.chars().count() >= 12 {
+                redact(w)
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    let mut out = shown.join(" ");
+    if out.chars().count() > 60 {
+        out = out.chars().take(57).collect::<String>() + "...";
+    }
+    out
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret({})", self.redacted())

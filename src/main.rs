@@ -36,6 +36,10 @@ fn main() -> ExitCode {
             leakseal::hooks::install(&a.repo, a.pre_push, a.force),
             ExitPolicy::default(),
         ),
+        Command::Rules(RulesCommand::Explain { id, rules }) => {
+            let r = resolve_rules(rules, std::path::Path::new(".")).and_then(|(r, _)| commands::rules_explain(&r, id));
+            (r, ExitPolicy::default())
+        }
         Command::Rules(RulesCommand::List { rules }) => {
             let r = resolve_rules(rules, std::path::Path::new(".")).map(|(r, _)| commands::rules_list(&r));
             (r, ExitPolicy::default())

@@ -55,6 +55,13 @@ pub enum RulesCommand {
         #[command(flatten)]
         rules: RuleArgs,
     },
+    /// Show one rule: description, confidence, references, keywords, pattern and examples.
+    Explain {
+        /// The rule id.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
 }
 
 /// Where rules come from.
@@ -104,6 +111,9 @@ pub struct ScanArgs {
     /// When to colour the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
+    /// Report only findings of rules with at least this confidence.
+    #[arg(long, value_enum, default_value_t = MinConfidence::Low, value_name = "LEVEL", help_heading = "Output")]
+    pub min_confidence: MinConfidence,
     /// No summary line on stderr.
     #[arg(long, short = 'q', help_heading = "Output")]
     pub quiet: bool,
@@ -150,6 +160,14 @@ pub enum Format {
     Json,
     /// One JSON object per finding per line.
     Jsonl,
+}
+
+/// `--min-confidence` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum MinConfidence {
+    Low,
+    Medium,
+    High,
 }
 
 /// `--color` choices.

@@ -67,6 +67,8 @@ pub struct ScanConfig {
     pub git: Option<crate::source::git::GitMode>,
     /// Print statistics on stderr.
     pub stats: bool,
+    /// Findings of rules below this confidence are not reported.
+    pub min_confidence: crate::rules::Confidence,
 }
 
 impl ScanConfig {
@@ -91,6 +93,7 @@ impl ScanConfig {
             salt: DEFAULT_SALT.to_string(),
             git: None,
             stats: false,
+            min_confidence: crate::rules::Confidence::Low,
         })
     }
 
@@ -149,6 +152,11 @@ impl ScanConfig {
             salt: DEFAULT_SALT.to_string(),
             git,
             stats: args.stats,
+            min_confidence: match args.min_confidence {
+                crate::cli::MinConfidence::Low => crate::rules::Confidence::Low,
+                crate::cli::MinConfidence::Medium => crate::rules::Confidence::Medium,
+                crate::cli::MinConfidence::High => crate::rules::Confidence::High,
+            },
         })
     }
 }

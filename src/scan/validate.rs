@@ -39,6 +39,17 @@ impl Validator {
         })
     }
 
+    /// The name used in a rule's `validate` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Validator::GithubCrc32 => "github-crc32",
+            Validator::NpmCrc32 => "npm-crc32",
+            Validator::Jwt => "jwt",
+            Validator::PemBody => "pem-body",
+            Validator::PypiMacaroon => "pypi-macaroon",
+        }
+    }
+
     /// Whether `secret` has the structure this check expects.
     pub fn check(self, secret: &[u8]) -> bool {
         match self {
