@@ -204,6 +204,8 @@ pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
     for f in &mut findings {
         f.locations.sort();
         f.locations.dedup();
+        // Most findings have one location; don't keep the growth slack of thousands of them.
+        f.locations.shrink_to_fit();
     }
     findings.sort_by(|a, b| {
         a.locations[0]

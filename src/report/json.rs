@@ -16,8 +16,26 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct JsonReport<'a> {
     schema_version: u32,
     tool: Tool,
-    findings: Vec<JsonFinding<'a>>,
+    findings: Findings<'a>,
     summary: Summary<'a>,
+}
+
+/// The findings, serialized one at a time: a large report is never held twice in memory.
+struct Findings<'a> {
+    report: &'a Report,
+    opts: ReportOptions,
+    contexts: &'a ContextView<'a>,
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.report
+                .findings
+                .iter()
+                .map(|f| finding(f, self.opts, self.contexts)),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -104,7 +122,11 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
             name: "leakseal",
             version: env!("CARGO_PKG_VERSION"),
         },
-        findings: report.findings.iter().map(|f| finding(f, opts, &contexts)).collect(),
+        findings: Findings {
+            report,
+            opts,
+            contexts: &contexts,
+        },
         summary: Summary {
             findings: report.findings.len(),
             locations: report.locations(),

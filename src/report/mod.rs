@@ -74,32 +74,31 @@ pub fn shown_part(part: &str, opts: ReportOptions) -> String {
 /// redacted in `before` and `after` too, not only the location's own part.
 pub struct ContextView<'a> {
     opts: ReportOptions,
-    /// (path, line) -> the secrets (one piece per line of a multi-line secret) found there,
-    /// longest first.
-    on_line: HashMap<(&'a str, usize), Vec<String>>,
+    report: &'a Report,
+    /// (path, line) -> (finding, piece index) of every secret piece standing on that line. Line
+    /// i of a multi-line secret can only be on line `start + i`, so a PEM block costs its line
+    /// count, and only indices are stored.
+    on_line: HashMap<(&'a str, usize), Vec<(u32, u32)>>,
 }
 
 impl<'a> ContextView<'a> {
     /// Indexes the secrets of `report` by the lines they occur on.
     pub fn new(report: &'a Report, opts: ReportOptions) -> ContextView<'a> {
-        let mut on_line: HashMap<(&'a str, usize), Vec<String>> = HashMap::new();
+        let mut on_line: HashMap<(&'a str, usize), Vec<(u32, u32)>> = HashMap::new();
         if !opts.show_secrets {
-            for f in &report.findings {
-                let text = String::from_utf8_lossy(f.secret.expose());
-                let pieces: Vec<&str> = text.split('\n').map(str::trim).filter(|p| !p.is_empty()).collect();
+            for (fi, f) in report.findings.iter().enumerate() {
+                let lines = f.secret.expose().iter().filter(|&&b| b == b'\n').count() + 1;
                 for loc in &f.locations {
-                    for line in loc.position.line..=loc.position.end_line.max(loc.position.line) {
-                        let list = on_line.entry((loc.path.as_str(), line)).or_default();
-                        list.extend(pieces.iter().map(|p| p.to_string()));
+                    for i in 0..lines {
+                        on_line
+                            .entry((loc.path.as_str(), loc.position.line + i))
+                            .or_default()
+                            .push((fi as u32, i as u32));
                     }
                 }
             }
-            for list in on_line.values_mut() {
-                list.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-                list.dedup();
-            }
         }
-        ContextView { opts, on_line }
+        ContextView { opts, report, on_line }
     }
 
     /// The context of `loc`, split so that reporters can colour the secret part.
@@ -107,8 +106,19 @@ impl<'a> ContextView<'a> {
         let c = &loc.context.0;
         let mut before = c.before.clone();
         let mut after = c.after.clone();
-        if let Some(secrets) = self.on_line.get(&(loc.path.as_str(), loc.position.line)) {
-            for s in secrets {
+        if let Some(entries) = self.on_line.get(&(loc.path.as_str(), loc.position.line)) {
+            let mut pieces: Vec<String> = entries
+                .iter()
+                .filter_map(|&(fi, i)| {
+                    let text = String::from_utf8_lossy(self.report.findings[fi as usize].secret.expose()).into_owned();
+                    text.split('\n').nth(i as usize).map(|p| p.trim().to_string())
+                })
+                .filter(|p| !p.is_empty())
+                .collect();
+            // Longest first, so a secret containing another is hidden whole.
+            pieces.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+            pieces.dedup();
+            for s in &pieces {
                 if before.contains(s.as_str()) {
                     before = before.replace(s.as_str(), &redact(s));
                 }

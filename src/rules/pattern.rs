@@ -56,7 +56,7 @@ impl LazyRegex {
                     .multi_line(true)
                     .crlf(true)
                     .size_limit(64 << 20)
-                    .dfa_size_limit(16 << 20)
+                    .dfa_size_limit(2 << 20)
                     .build()
                     .map_err(|e| one_line(&e.to_string()))
             })

@@ -23,9 +23,20 @@ use crate::scan::{Blob, ScanProblem, Scanner};
 struct Entry {
     /// The path shown to the user.
     display: String,
-    /// The path relative to the project root, for allowlists.
-    rel: String,
+    /// The path relative to the project root, for allowlists; `None` when it is `display`.
+    rel: Option<String>,
     fs_path: PathBuf,
+}
+
+impl Entry {
+    fn new(display: String, rel: String, fs_path: &Path) -> Entry {
+        let rel = (rel != display).then_some(rel);
+        Entry {
+            display,
+            rel,
+            fs_path: fs_path.to_path_buf(),
+        }
+    }
 }
 
 /// What scanning one item produced.
@@ -52,7 +63,9 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     entries.sort_by(|a, b| a.display.cmp(&b.display));
     entries.dedup_by(|a, b| a.display == b.display);
 
-    let results: Vec<ItemResult> = entries
+    // Results are folded per worker instead of collected per file: memory grows with the
+    // findings, not with the number of files. Order does not matter; findings are sorted later.
+    let folded = entries
         .par_iter()
         .map_init(
             || Scanner::new(&cfg.rules),
@@ -62,10 +75,21 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
                 r
             },
         )
-        .collect();
-    for r in results {
-        merge(&mut out, r);
-    }
+        .fold(SourceOutput::default, |mut acc, r| {
+            merge(&mut acc, r);
+            acc
+        })
+        .reduce(SourceOutput::default, |mut a, b| {
+            a.matches.extend(b.matches);
+            a.stats.add(&b.stats);
+            a.errors.extend(b.errors);
+            a.problems.extend(b.problems);
+            a
+        });
+    out.matches.extend(folded.matches);
+    out.stats.add(&folded.stats);
+    out.errors.extend(folded.errors);
+    out.problems.extend(folded.problems);
     if stdin {
         let mut scanner = Scanner::new(&cfg.rules);
         let r = scan_stdin(cfg, &mut scanner);
@@ -131,11 +155,7 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
         None => relative_to_root(&root, target, p),
     };
     if meta.is_file() {
-        entries.push(Entry {
-            display: display_path(target),
-            rel: rel(target),
-            fs_path: target.to_path_buf(),
-        });
+        entries.push(Entry::new(display_path(target), rel(target), target));
         return;
     }
     let mut builder = WalkBuilder::new(target);
@@ -177,11 +197,7 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
                 Ok(e) => {
                     if e.file_type().is_some_and(|t| t.is_file()) {
                         let p = e.path();
-                        batch.entries.push(Entry {
-                            display: display_path(p),
-                            rel: rel(p),
-                            fs_path: p.to_path_buf(),
-                        });
+                        batch.entries.push(Entry::new(display_path(p), rel(p), p));
                     }
                 }
                 Err(err) => batch.errors.push(walk_error(&err)),
@@ -268,7 +284,13 @@ fn scan_file(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResu
         fail(&mut r, &err);
         return r;
     }
-    scan_bytes(scanner, &e.display, &e.rel, &bytes, &mut r);
+    scan_bytes(
+        scanner,
+        &e.display,
+        e.rel.as_deref().unwrap_or(&e.display),
+        &bytes,
+        &mut r,
+    );
     r
 }
 
