@@ -108,14 +108,12 @@ fn jwt(secret: &[u8]) -> bool {
 /// The base64 body of a PEM block (header lines such as `Proc-Type:` skipped) decodes to at
 /// least 64 bytes: enough for any real private key, more than a doc's truncated sample.
 fn pem_body(secret: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(secret);
+    // A key inside a string literal (JSON, code) carries literal `\n` escapes: read them as
+    // line breaks. Never trim a bare `n`: base64 lines may end in one.
+    let text = String::from_utf8_lossy(secret).replace("\\n", "\n");
     let body: String = text
         .lines()
-        .map(|l| {
-            l.trim()
-                .trim_start_matches(['"', '\''])
-                .trim_end_matches(['"', '\'', ',', '\\', 'n'])
-        })
+        .map(|l| l.trim().trim_matches(['"', '\'', ',']))
         .filter(|l| !l.starts_with("-----") && !l.contains(':') && !l.is_empty())
         .collect();
     let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
@@ -183,6 +181,17 @@ mod tests {
         assert!(
             !Validator::PemBody.check(b"-----BEGIN PRIVATE KEY-----\nnot base64 at all!!\n-----END PRIVATE KEY-----")
         );
+    }
+
+    #[test]
+    fn pem_lines_ending_in_n_are_kept() {
+        // Regression: trimming a trailing `n` (meant for `\n` escapes) dropped a third of keys.
+        let line1 = "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qn";
+        let line2 = "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQJAIJLixBy2qpFoS4DSmoEm";
+        let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{line1}\n{line2}\n-----END RSA PRIVATE KEY-----");
+        assert!(Validator::PemBody.check(pem.as_bytes()));
+        let escaped = pem.replace('\n', "\\n");
+        assert!(Validator::PemBody.check(escaped.as_bytes()), "{escaped}");
     }
 
     #[test]

@@ -107,6 +107,9 @@ pub fn root_of(repo: &Repository) -> PathBuf {
 
 /// Runs a git scan.
 pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
+    // libgit2 re-hashes every object it reads by default; zlib's own checks still catch
+    // corrupt objects, and the hashing costs a third of a history scan.
+    git2::opts::strict_hash_verification(false);
     let repo = open(opts.repo)?;
     let en = match opts.mode {
         GitMode::Staged => enumerate_staged(&repo)?,
@@ -582,19 +585,9 @@ fn new_blobs(
     let commit = repo.find_commit(oid)?;
     let tree = commit.tree()?;
     let parent = parent_tree(&commit)?;
-    let mut opts = diff_options();
-    opts.skip_binary_check(true);
-    let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))?;
-    for delta in diff.deltas() {
-        if !is_content_delta(&delta) {
-            continue;
-        }
-        let blob = delta.new_file().id();
-        let path = delta
-            .new_file()
-            .path()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
+    let mut found = Vec::new();
+    tree_changes(repo, parent.as_ref(), &tree, "", &mut found)?;
+    for (blob, path) in found {
         seen.insert(blob);
         out.push(Occurrence {
             blob,
@@ -602,6 +595,46 @@ fn new_blobs(
             commit: Some(idx),
             added: None,
         });
+    }
+    Ok(())
+}
+
+/// Regular-file blobs of `new` that are not at the same path in `old`. Subtrees with the same
+/// id are skipped without being read, so a commit costs the size of its change, not of its
+/// tree (libgit2's tree diff walks every entry of both trees).
+fn tree_changes(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+    prefix: &str,
+    out: &mut Vec<(Oid, String)>,
+) -> Result<(), git2::Error> {
+    for entry in new.iter() {
+        let id = entry.id();
+        let name_bytes = entry.name_bytes();
+        let before = old.and_then(|t| t.get_name_bytes(name_bytes));
+        if before.as_ref().is_some_and(|b| b.id() == id) {
+            continue;
+        }
+        let name = String::from_utf8_lossy(name_bytes);
+        let path = if prefix.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match entry.kind() {
+            Some(ObjectType::Tree) => {
+                let sub = repo.find_tree(id)?;
+                let old_sub = match &before {
+                    Some(b) if b.kind() == Some(ObjectType::Tree) => Some(repo.find_tree(b.id())?),
+                    _ => None,
+                };
+                tree_changes(repo, old_sub.as_ref(), &sub, &path, out)?;
+            }
+            // 0o100644 / 0o100755; symlinks (0o120000) and submodules are not file content.
+            Some(ObjectType::Blob) if entry.filemode() & 0o170000 == 0o100000 => out.push((id, path)),
+            _ => {}
+        }
     }
     Ok(())
 }
