@@ -35,6 +35,11 @@ pub fn check(rules: &Ruleset, strictness: Strictness) -> Vec<String> {
                 problems.push(format!("{at}: field 'regex': {e}"));
                 continue;
             }
+            if let Some(g) = rule.secret_group {
+                if g > re.groups() {
+                    problems.push(format!("{at}: field 'secretGroup': group {g} does not exist"));
+                }
+            }
             if rule.keywords.is_empty() {
                 problems.push(format!("{at}: field 'keywords': empty, so the rule runs on every file"));
             }

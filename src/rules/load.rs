@@ -45,6 +45,9 @@ impl std::error::Error for ConfigError {}
 pub struct RuleSource {
     pub file: String,
     pub line: usize,
+    /// From the embedded default rules: validated by the test suite, so patterns are parsed on
+    /// first use instead of at start-up.
+    pub embedded: bool,
 }
 
 /// Rules and allowlists of one file, not yet compiled.
@@ -89,7 +92,7 @@ fn default_layer() -> Result<Layer, ConfigError> {
                 "embedded rule files cannot extend",
             ));
         }
-        add_raw(&mut layer, raw, &file, text)?;
+        add_raw(&mut layer, raw, &file, text, true)?;
     }
     Ok(layer)
 }
@@ -111,7 +114,7 @@ fn text_layer(text: &str, name: &str, dir: &Path, depth: usize) -> Result<Layer,
     let mut raw = parse_raw(text, name)?;
     let extend = raw.extend.take();
     let mut own = Layer::default();
-    add_raw(&mut own, raw, name, text)?;
+    add_raw(&mut own, raw, name, text, false)?;
     let Some(ext) = extend else { return Ok(own) };
 
     if let Some(url) = &ext.url {
@@ -229,7 +232,7 @@ fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
     })
 }
 
-fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str) -> Result<(), ConfigError> {
+fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str, embedded: bool) -> Result<(), ConfigError> {
     let mut seen = HashSet::new();
     for spanned in raw.rules {
         let line = line_of(text, spanned.span().start);
@@ -252,6 +255,7 @@ fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str) -> Result<
             RuleSource {
                 file: file.to_string(),
                 line,
+                embedded,
             },
         ));
     }
@@ -266,6 +270,7 @@ fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str) -> Result<
             RuleSource {
                 file: file.to_string(),
                 line,
+                embedded,
             },
         ));
     }
@@ -313,7 +318,7 @@ fn build(layer: Layer, origin: String) -> Result<Ruleset, ConfigError> {
     }
     let mut globals = Vec::new();
     for (spec, src) in &layer.allowlists {
-        let al = build_allowlist(spec, &src.file, Some(src.line), None, true)?;
+        let al = build_allowlist(spec, src, None, true)?;
         globals.push(al);
     }
     Ok(Ruleset::new(rules, globals, origin))
@@ -330,21 +335,21 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
     }
     let regex = match &spec.regex {
         Some(p) if p.is_empty() => return Err(e("regex", "is empty")),
-        Some(p) => Some(LazyRegex::new(p).map_err(|m| e("regex", &m))?),
+        Some(p) => Some(pattern(p, src.embedded).map_err(|m| e("regex", &m))?),
         None => None,
     };
     let path = match &spec.path {
-        Some(p) => Some(LazyRegex::new(p).map_err(|m| e("path", &m))?),
+        Some(p) => Some(pattern(p, src.embedded).map_err(|m| e("path", &m))?),
         None => None,
     };
     if regex.is_none() && path.is_none() {
         return Err(e("regex", "a rule needs a regex, a path, or both"));
     }
-    if let (Some(g), Some(r)) = (spec.secret_group, &regex) {
-        if g > r.groups {
+    if let (Some(g), Some(r), false) = (spec.secret_group, &regex, src.embedded) {
+        if g > r.groups() {
             return Err(e(
                 "secretGroup",
-                &format!("group {g} does not exist (the regex has {} capture groups)", r.groups),
+                &format!("group {g} does not exist (the regex has {} capture groups)", r.groups()),
             ));
         }
     }
@@ -373,7 +378,7 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
     };
     let mut allowlists = Vec::new();
     for al in spec.allowlist.iter().chain(&spec.allowlists) {
-        allowlists.push(build_allowlist(al, &src.file, Some(src.line), Some(id), false)?);
+        allowlists.push(build_allowlist(al, src, Some(id), false)?);
     }
     let mut keywords: Vec<String> = spec.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
     keywords.sort();
@@ -399,13 +404,22 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
     })
 }
 
+/// A user's pattern is validated now; an embedded one when first used.
+fn pattern(p: &str, embedded: bool) -> Result<LazyRegex, String> {
+    if embedded {
+        LazyRegex::deferred(p)
+    } else {
+        LazyRegex::new(p)
+    }
+}
+
 fn build_allowlist(
     spec: &AllowlistSpec,
-    file: &str,
-    line: Option<usize>,
+    src: &RuleSource,
     rule: Option<&str>,
     global: bool,
 ) -> Result<Allowlist, ConfigError> {
+    let (file, line, embedded) = (src.file.as_str(), Some(src.line), src.embedded);
     let field = "allowlists";
     let e = |sub: &str, msg: &str| err(file, line, rule, Some(&format!("{field}.{sub}")), msg);
     if spec.commits.is_empty() && spec.paths.is_empty() && spec.regexes.is_empty() && spec.stopwords.is_empty() {
@@ -433,7 +447,7 @@ fn build_allowlist(
     };
     let compile = |sub: &str, list: &[String]| -> Result<Vec<LazyRegex>, ConfigError> {
         list.iter()
-            .map(|p| LazyRegex::new(p).map_err(|m| e(sub, &format!("{m} in '{p}'"))))
+            .map(|p| pattern(p, embedded).map_err(|m| e(sub, &format!("{m} in '{p}'"))))
             .collect()
     };
     Ok(Allowlist::new(

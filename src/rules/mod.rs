@@ -197,8 +197,9 @@ pub struct Ruleset {
     pub always_rules: Vec<u32>,
     /// Rules with a path and no regex: a file whose path matches is itself the finding.
     pub path_only_rules: Vec<u32>,
-    /// Per rule: lines around a keyword hit its regex must see, `None` = the whole blob.
-    window_lines: Vec<Option<usize>>,
+    /// Per rule: lines around a keyword hit its regex must see, `None` = the whole blob;
+    /// computed on first use (it needs the parsed pattern).
+    window_lines: Vec<OnceLock<Option<usize>>>,
 }
 
 impl Ruleset {
@@ -207,7 +208,7 @@ impl Ruleset {
         let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
         let mut always_rules = Vec::new();
         let mut path_only_rules = Vec::new();
-        let window_lines = rules.iter().map(rule_window).collect();
+        let window_lines = rules.iter().map(|_| OnceLock::new()).collect();
         for (i, rule) in rules.iter().enumerate() {
             if rule.regex.is_none() {
                 if rule.path.is_some() {
@@ -267,7 +268,7 @@ impl Ruleset {
 
     /// Lines around a keyword hit that rule `i`'s regex must see; `None` = the whole blob.
     pub fn window_lines(&self, i: usize) -> Option<usize> {
-        self.window_lines[i]
+        *self.window_lines[i].get_or_init(|| rule_window(&self.rules[i]))
     }
 
     /// Finds a rule by id.

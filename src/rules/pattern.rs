@@ -1,8 +1,9 @@
 //! A validated pattern whose regex is compiled the first time it is needed.
 //!
-//! Loading a ruleset parses every pattern (cheap, and it catches syntax errors, missing groups
-//! and unsupported Go syntax up front) but compiles none: the pre-commit hook compiles only the
-//! rules whose keywords occur in the staged change.
+//! Loading a user's ruleset parses every pattern (it catches syntax errors, missing groups and
+//! unsupported Go syntax up front) but compiles none; the embedded rules are not even parsed
+//! until needed. The pre-commit hook compiles only the rules whose keywords occur in the staged
+//! change.
 
 use std::sync::OnceLock;
 
@@ -12,47 +13,81 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 /// Lines a match may span beyond the line of a keyword hit before a rule scans whole files.
 pub const MAX_WINDOW_LINES: usize = 8;
 
-/// A pattern checked at load time and compiled on first use.
+/// What parsing a pattern tells before it is compiled.
+#[derive(Debug, Clone, Copy)]
+struct Info {
+    unicode: bool,
+    groups: usize,
+    max_newlines: Option<usize>,
+}
+
+/// A pattern compiled on first use. User patterns are parsed (validated) when loaded; the
+/// embedded rules, which the test suite validates, are parsed on first use too, so start-up
+/// costs only what the scanned content needs.
 #[derive(Debug)]
 pub struct LazyRegex {
     /// The pattern in Rust syntax (after Go translation).
     pub source: String,
-    unicode: bool,
-    /// Number of explicit capture groups.
-    pub groups: usize,
-    /// Most newlines a match can contain; `None` when unbounded.
-    pub max_newlines: Option<usize>,
+    info: OnceLock<Result<Info, String>>,
     cell: OnceLock<Result<Regex, String>>,
 }
 
 impl LazyRegex {
     /// Translates and parses `pattern`; errors are one line, fit to follow "regex: ".
     pub fn new(pattern: &str) -> Result<LazyRegex, String> {
+        let lazy = LazyRegex::deferred(pattern)?;
+        lazy.info()?;
+        Ok(lazy)
+    }
+
+    /// Translates `pattern` now and parses it on first use (for trusted, tested patterns).
+    pub fn deferred(pattern: &str) -> Result<LazyRegex, String> {
         let source = super::re2::translate(pattern)?;
-        // ASCII classes are what Go means and are several times faster; a pattern that needs
-        // Unicode classes (\p{L}) still works with them turned on.
-        let (hir, unicode) = match parse(&source, false) {
-            Ok(h) => (h, false),
-            Err(ascii_err) => match parse(&source, true) {
-                Ok(h) => (h, true),
-                Err(_) => return Err(ascii_err),
-            },
-        };
         Ok(LazyRegex {
-            groups: hir.properties().explicit_captures_len(),
-            max_newlines: max_newlines(&hir),
             source,
-            unicode,
+            info: OnceLock::new(),
             cell: OnceLock::new(),
         })
+    }
+
+    fn info(&self) -> Result<Info, String> {
+        self.info
+            .get_or_init(|| {
+                // ASCII classes are what Go means and are several times faster; a pattern that
+                // needs Unicode classes (\p{L}) still works with them turned on.
+                let (hir, unicode) = match parse(&self.source, false) {
+                    Ok(h) => (h, false),
+                    Err(ascii_err) => match parse(&self.source, true) {
+                        Ok(h) => (h, true),
+                        Err(_) => return Err(ascii_err),
+                    },
+                };
+                Ok(Info {
+                    unicode,
+                    groups: hir.properties().explicit_captures_len(),
+                    max_newlines: max_newlines(&hir),
+                })
+            })
+            .clone()
+    }
+
+    /// Number of explicit capture groups (0 if the pattern does not parse).
+    pub fn groups(&self) -> usize {
+        self.info().map_or(0, |i| i.groups)
+    }
+
+    /// Most newlines a match can contain; `None` when unbounded (or unparseable).
+    pub fn max_newlines(&self) -> Option<usize> {
+        self.info().ok().and_then(|i| i.max_newlines)
     }
 
     /// The compiled regex, compiling it now if this is the first use.
     pub fn get(&self) -> Result<&Regex, &str> {
         self.cell
             .get_or_init(|| {
+                let info = self.info()?;
                 RegexBuilder::new(&self.source)
-                    .unicode(self.unicode)
+                    .unicode(info.unicode)
                     .multi_line(true)
                     .crlf(true)
                     .size_limit(64 << 20)
@@ -66,7 +101,7 @@ impl LazyRegex {
 
     /// Whether a match near a keyword hit fits in a window of a few lines around it.
     pub fn window_lines(&self) -> Option<usize> {
-        self.max_newlines.filter(|&n| n <= MAX_WINDOW_LINES)
+        self.max_newlines().filter(|&n| n <= MAX_WINDOW_LINES)
     }
 }
 
@@ -118,15 +153,15 @@ mod tests {
 
     #[test]
     fn newline_span_is_computed() {
-        assert_eq!(LazyRegex::new(r"AKIA[A-Z0-9]{16}").unwrap().max_newlines, Some(0));
-        assert_eq!(LazyRegex::new(r"key\s{0,3}=").unwrap().max_newlines, Some(3));
-        assert_eq!(LazyRegex::new(r"BEGIN[\s\S]*?END").unwrap().max_newlines, None);
-        assert_eq!(LazyRegex::new(r"a.*b").unwrap().max_newlines, Some(0));
+        assert_eq!(LazyRegex::new(r"AKIA[A-Z0-9]{16}").unwrap().max_newlines(), Some(0));
+        assert_eq!(LazyRegex::new(r"key\s{0,3}=").unwrap().max_newlines(), Some(3));
+        assert_eq!(LazyRegex::new(r"BEGIN[\s\S]*?END").unwrap().max_newlines(), None);
+        assert_eq!(LazyRegex::new(r"a.*b").unwrap().max_newlines(), Some(0));
     }
 
     #[test]
     fn groups_are_counted_and_errors_are_one_line() {
-        assert_eq!(LazyRegex::new(r"(a)(?:b)(c)").unwrap().groups, 2);
+        assert_eq!(LazyRegex::new(r"(a)(?:b)(c)").unwrap().groups(), 2);
         let err = LazyRegex::new(r"(unclosed").unwrap_err();
         assert!(!err.contains('\n'), "{err}");
     }

@@ -225,7 +225,7 @@ impl<'r> Scanner<'r> {
                 }
             }
         };
-        let groups = lazy.groups;
+        let groups = lazy.groups();
         for (ws, we) in windows {
             let hay = &bytes[ws..we];
             if groups == 0 {

@@ -430,7 +430,7 @@ fn resolve_commit<'r>(repo: &'r Repository, rev: &str) -> Result<Commit<'r>, Use
 fn enumerate_range(repo: &Repository, base: Option<&str>, head: &str) -> Result<Enumerated, UserError> {
     let head_commit = resolve_commit(repo, head)?;
     let mut walk = repo.revwalk().map_err(|e| git_err("walking commits", &e))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)
         .map_err(|e| git_err("walking commits", &e))?;
     walk.push(head_commit.id())
         .map_err(|e| git_err("walking commits", &e))?;
@@ -486,7 +486,7 @@ fn commit_additions(repo: &Repository, oid: Oid) -> Result<Additions, git2::Erro
 fn enumerate_history(repo: &Repository, all_objects: bool) -> Result<Enumerated, UserError> {
     let mut en = Enumerated::default();
     let mut walk = repo.revwalk().map_err(|e| git_err("walking commits", &e))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)
         .map_err(|e| git_err("walking commits", &e))?;
     let refs = repo.references().map_err(|e| git_err("listing refs", &e))?;
     let mut pushed = 0;
