@@ -288,8 +288,9 @@ fn cipher(c: &Cipher, facts: &SlotFacts<'_>, rule: &Rule, policy: &Policy) -> Ve
             ));
         }
     }
-    // Encryption context.
-    if let Some(ctx_rule) = &rule.context {
+    // Encryption context: bound by KMS (raw blobs, ESDK, sops' data key) only.
+    let kms_bound = matches!(c.format, "aws-kms" | "aws-esdk" | "sops");
+    if let Some(ctx_rule) = rule.context.as_ref().filter(|_| kms_bound) {
         let found = discover_context(c, facts, &ctx_rule.sources);
         match found {
             None => out.push(issue(
