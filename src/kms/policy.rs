@@ -175,8 +175,16 @@ pub struct Keyset {
     pub aliases: Vec<String>,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
-    /// Pinned AWS KMS key references (blob bytes 5..36).
-    pub key_refs: HashSet<[u8; 32]>,
+    /// Pinned AWS KMS key references (blob bytes 5..36): all 32 bytes, or a prefix of at
+    /// least 6 bytes (the 12 hex digits reports show).
+    pub key_refs: HashSet<Vec<u8>>,
+}
+
+impl Keyset {
+    /// Whether a blob's key reference is pinned.
+    pub fn pins(&self, keyref: &[u8; 32]) -> bool {
+        self.key_refs.iter().any(|p| keyref.starts_with(p))
+    }
 }
 
 /// Encryption-context requirements of a rule.
@@ -429,9 +437,9 @@ fn check_formats(list: &[String], file: &str, field: &str) -> Result<(), PolicyE
     Ok(())
 }
 
-fn parse_keyref(s: &str) -> Option<[u8; 32]> {
+fn parse_keyref(s: &str) -> Option<Vec<u8>> {
     let b = super::recognise::b64::decode_hex(s.trim())?;
-    b.try_into().ok()
+    (6..=32).contains(&b.len()).then_some(b)
 }
 
 fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyError> {
@@ -492,7 +500,7 @@ fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyErr
         for r in &k.key_refs {
             refs.insert(parse_keyref(r).ok_or_else(|| {
                 PolicyError(format!(
-                    "{file}: field 'keysets.{name}.key_refs': '{r}' is not 64 hex digits"
+                    "{file}: field 'keysets.{name}.key_refs': '{r}' is not 12 to 64 hex digits"
                 ))
             })?);
         }
@@ -508,7 +516,7 @@ fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyErr
                     let token = t.split_whitespace().next().unwrap_or("");
                     refs.insert(parse_keyref(token).ok_or_else(|| {
                         PolicyError(format!(
-                            "{}:{}: a key reference pin must be 64 hex digits",
+                            "{}:{}: a key reference pin must be 12 to 64 hex digits",
                             p.display(),
                             n + 1
                         ))
@@ -748,8 +756,24 @@ mod tests {
         assert!(err("[[rules]]\nid = 'a'\nfiles = ['x']\nformats = ['rot13']\n").contains("unknown format 'rot13'"));
         assert!(err("[defaults]\nfail_on = ['oops']\n").contains("unknown finding kind 'oops'"));
         assert!(err("[[rules]]\nid = 'a'\nfiles = ['x']\nkeyset = 'nope'\n").contains("no keyset named 'nope'"));
-        assert!(err("[keysets.k]\nkey_refs = ['abc']\n").contains("64 hex digits"));
+        assert!(err("[keysets.k]\nkey_refs = ['abc']\n").contains("hex digits"));
         assert!(err("[defaults]\nmode = 'online'\n").contains("not available in this build"));
+    }
+
+    #[test]
+    fn pins_are_full_or_prefix() {
+        let p = from_policy_str(
+            "[keysets.k]\nkey_refs = ['111111111111', '22222222222222222222222222222222222222222222222222222222222222ff']\n",
+            "p.toml",
+            Path::new("."),
+        )
+        .unwrap();
+        let ks = &p.keysets["k"];
+        assert!(ks.pins(&[0x11; 32]));
+        let mut r = [0x22; 32];
+        assert!(!ks.pins(&r));
+        r[31] = 0xff;
+        assert!(ks.pins(&r));
     }
 
     #[test]

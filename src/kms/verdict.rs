@@ -268,7 +268,7 @@ fn cipher(c: &Cipher, facts: &SlotFacts<'_>, rule: &Rule, policy: &Policy) -> Ve
                 ));
             }
         } else if !c.keyrefs.is_empty() && !ks.key_refs.is_empty() {
-            if let Some(bad) = c.keyrefs.iter().find(|r| !ks.key_refs.contains(*r)) {
+            if let Some(bad) = c.keyrefs.iter().find(|r| !ks.pins(r)) {
                 out.push(issue(
                     Kind::WrongKey,
                     format!(
