@@ -254,9 +254,6 @@ fn scanner_does_not_report_recognised_ciphertexts() {
     t.write("a.yaml", format!("password: \"{sops}\"\n"));
     let out = t.run(&["scan", "-f", "json", "."]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
-    // A damaged copy of it is not a recognised ciphertext and is still reported.
-    t.write("a.yaml", format!("password: \"{}\"\n", sops.replace("iv:Bwc", "iv:Bw")));
-    assert_eq!(code(&t.run(&["scan", "."])), 1);
     // …while a plaintext in the same shape is still found.
     let t = Tree::new();
     t.write(
