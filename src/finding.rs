@@ -171,6 +171,8 @@ pub struct Finding {
     pub locations: Vec<Location>,
     /// History scans only.
     pub history: Option<HistoryInfo>,
+    /// `kms check` findings only: format, key reference, plaintext length, policy rule.
+    pub kms: Option<Box<crate::kms::KmsInfo>>,
 }
 
 /// Groups per-blob matches (with their display paths) into sorted findings.
@@ -196,6 +198,7 @@ pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
                 secret: Secret::new(m.secret),
                 locations: Vec::new(),
                 history: None,
+                kms: None,
             })
             .locations
             .push(loc);

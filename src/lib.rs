@@ -18,6 +18,7 @@ pub mod config;
 pub mod exit;
 pub mod finding;
 pub mod hooks;
+pub mod kms;
 pub mod messages;
 pub mod report;
 pub mod rules;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use leakseal::cli::{Cli, Command, RulesCommand};
+use leakseal::cli::{Cli, Command, KmsCommand, RulesCommand};
 use leakseal::commands;
 use leakseal::config::{resolve_rules, ScanConfig};
 use leakseal::exit::{ExitPolicy, ERROR_CODE};
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             };
             (loaded.map(|(r, s)| commands::rules_check(&r, s)), ExitPolicy::default())
         }
+        Command::Kms(KmsCommand::Check(args)) => leakseal::kms::command::check_command(args),
         Command::InstallHook(a) => (
             leakseal::hooks::install(&a.repo, a.pre_push, a.force),
             ExitPolicy::default(),

@@ -23,6 +23,53 @@ pub enum Command {
     /// Install leakseal as the repository's git pre-commit (or pre-push) hook, for users
     /// without the pre-commit framework.
     InstallHook(InstallHookArgs),
+    /// The encryption checker: values that must be encrypted are genuine ciphertexts (AWS KMS
+    /// blobs, SOPS, …), not plaintext, truncated copies, look-alikes or placeholders.
+    #[command(subcommand)]
+    Kms(KmsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KmsCommand {
+    /// Check config files against the encryption policy ([kms] in .leakseal.toml, or the
+    /// built-in default policy). Offline: nothing is sent anywhere.
+    Check(KmsCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KmsCheckArgs {
+    /// Files or directories to check.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Policy file (the [kms] schema at top level), instead of the config's [kms] section.
+    #[arg(long, value_name = "FILE", help_heading = "Policy")]
+    pub policy: Option<PathBuf>,
+    /// Check files that .gitignore and .ignore files would skip.
+    #[arg(long, help_heading = "Files")]
+    pub no_ignore: bool,
+    /// Skip files larger than this (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "10M", help_heading = "Files")]
+    pub max_file_size: String,
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// When to colour the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorChoice,
+    /// No summary line on stderr.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+    /// Exit code when error-severity findings are reported.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Exit")]
+    pub exit_code: u8,
+    /// Exit 0 even when findings are reported (errors still exit 2).
+    #[arg(long, help_heading = "Exit")]
+    pub exit_zero: bool,
 }
 
 #[derive(Debug, Args)]

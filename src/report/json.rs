@@ -69,6 +69,8 @@ struct JsonFinding<'a> {
     locations: Vec<JsonLocation<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<&'a crate::finding::HistoryInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kms: Option<&'a crate::kms::KmsInfo>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +96,7 @@ fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) 
         secret_redacted: !opts.show_secrets,
         entropy: (f.entropy * 1000.0).round() / 1000.0,
         history: f.history.as_ref(),
+        kms: f.kms.as_deref(),
         locations: f
             .locations
             .iter()

@@ -21,6 +21,9 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
             shown_secret(f, opts).yellow(),
             &f.fingerprint[..12]
         )?;
+        if let Some(k) = &f.kms {
+            writeln!(w, "  {}", k.summary())?;
+        }
         if let Some(h) = &f.history {
             let state = if h.present_at_head {
                 "still present at HEAD".to_string()

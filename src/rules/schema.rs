@@ -27,6 +27,10 @@ pub struct RawConfig {
     /// Current form `[[allowlists]]`.
     #[serde(default)]
     pub allowlists: Vec<toml::Spanned<toml::Table>>,
+    /// `[kms]`: the encryption checker's policy, parsed (strictly) by `kms::policy`; the rules
+    /// loader ignores it.
+    #[serde(default)]
+    pub kms: Option<toml::Table>,
 }
 
 /// `[extend]`: build on the embedded default rules and/or another file.

@@ -283,6 +283,12 @@ impl<'r> Scanner<'r> {
             return;
         }
         let (ls, le) = line_bounds(bytes, ms, me);
+        // Recognised ciphertexts (KMS blobs, SOPS values, …) are encrypted, not leaked secrets.
+        if crate::kms::is_recognised_ciphertext(secret)
+            || crate::kms::within_recognised_ciphertext(&bytes[ls..le], ss - ls, se - ls)
+        {
+            return;
+        }
         let cand = Candidate {
             commit: blob.commit,
             path: blob.path,

@@ -9,6 +9,7 @@ mod discovery;
 mod exit_codes;
 mod files;
 mod help;
+mod kms;
 mod matcher;
 mod reports;
 mod self_scan;
