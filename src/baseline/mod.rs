@@ -293,12 +293,10 @@ fn apply_baseline(b: &Baseline, scope: BaselineScope, findings: &mut [Finding], 
         let stored: Vec<String> = f.locations.iter().map(|l| paths.stored(&l.path)).collect();
         let current: BTreeSet<&str> = stored.iter().map(String::as_str).collect();
         let new_paths: BTreeSet<&str> = current.iter().copied().filter(|p| !known_paths.contains(p)).collect();
-        // Known paths where the secret is no longer found and whose file is gone: renamed or
-        // moved. Each can account for one new path.
-        let vanished = known_paths
-            .iter()
-            .filter(|p| !current.contains(*p) && !paths.exists(p))
-            .count();
+        // Known paths whose file is gone from the work tree: renamed or moved. Each can account
+        // for one new path. (Not "absent from this scan": a staged scan sees few files, and a
+        // history scan still sees the old path in old commits.)
+        let vanished = known_paths.iter().filter(|p| !paths.exists(p)).count();
         let moved = !new_paths.is_empty() && new_paths.len() <= vanished;
         let mut i = 0;
         f.locations.retain(|_| {

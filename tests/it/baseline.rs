@@ -457,3 +457,45 @@ fn explain_names_the_ignore_entry() {
     );
     assert!(stdout(&out).contains("=> suppressed by .leakseal-ignore.toml:1"));
 }
+
+#[test]
+fn history_scan_keeps_a_renamed_secret_suppressed() {
+    let tree = Tree::new();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(tree.path())
+            .env("HOME", tree.path())
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    git(&["init", "-q", "."]);
+    tree.write("old.txt", format!("t = {}\n", fake::github(670)));
+    git(&["add", "old.txt"]);
+    git(&["commit", "-q", "-m", "one"]);
+    ok(&tree.run(&["baseline", "create", "--history", "."]));
+    assert_eq!(
+        entry_keys(&baseline_text(&tree)),
+        [("old.txt".to_string(), "github-token".to_string())]
+    );
+    git(&["mv", "old.txt", "new.txt"]);
+    git(&["commit", "-q", "-m", "rename"]);
+    let out = tree.run(&["scan", "--history", "--baseline", BASELINE, "."]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    // A new secret in history is still reported.
+    tree.write("more.txt", format!("t = {}\n", fake::github(671)));
+    git(&["add", "more.txt"]);
+    git(&["commit", "-q", "-m", "more"]);
+    let out = tree.run(&["scan", "--history", "-f", "json", "--baseline", BASELINE, "."]);
+    let paths: Vec<String> = locations(&out).into_iter().map(|l| l.2).collect();
+    assert_eq!(paths, ["more.txt"]);
+}
