@@ -57,6 +57,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
     if let Some(history) = history {
         annotate_history(&mut findings, &history, &cfg.rules);
     }
+    let suppression = crate::baseline::apply(cfg, &mut findings);
     Ok(Report {
         findings,
         stats: out.stats,
@@ -64,6 +65,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
         duration: started.elapsed(),
         git: git_stats,
         staged: matches!(cfg.git, Some(GitMode::Staged)),
+        suppression,
     })
 }
 
@@ -138,9 +140,11 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
     if report.staged && !report.findings.is_empty() && !cfg.exit.zero_on_findings {
         let _ = write!(err, "{}", report::blocked_commit_message(&report));
     }
+    drop(err);
+    let unused_fail = crate::baseline::finish(cfg, &report)?;
     Ok(if !report.errors.is_empty() {
         ExitStatus::Error
-    } else if report.findings.is_empty() {
+    } else if report.findings.is_empty() && !unused_fail {
         ExitStatus::Clean
     } else {
         ExitStatus::Findings

@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod config;

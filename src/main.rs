@@ -41,6 +41,8 @@ fn main() -> ExitCode {
             let r = resolve_rules(rules, std::path::Path::new(".")).and_then(|(r, _)| commands::rules_explain(&r, id));
             (r, ExitPolicy::default())
         }
+        Command::Baseline(cmd) => leakseal::baseline::baseline_command(cmd),
+        Command::Explain(args) => leakseal::baseline::explain::explain_command(args),
         Command::Rules(RulesCommand::List { rules }) => {
             let r = resolve_rules(rules, std::path::Path::new(".")).map(|(r, _)| commands::rules_list(&r));
             (r, ExitPolicy::default())

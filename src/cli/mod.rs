@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod baseline;
+pub use baseline::{BaselineCommand, BaselineScope, ExplainArgs, ForeignFormat, SuppressArgs};
+
 /// leakseal: find secrets in files, staged changes and git history.
 #[derive(Debug, Parser)]
 #[command(name = "leakseal", version, about, max_term_width = 100)]
@@ -27,6 +30,11 @@ pub enum Command {
     /// blobs, SOPS, …), not plaintext, truncated copies, look-alikes or placeholders.
     #[command(subcommand)]
     Kms(KmsCommand),
+    /// Create, update, prune or import a baseline of known findings.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Why a finding is (or is not) reported, and the line that would suppress it.
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,7 +129,7 @@ pub struct RuleArgs {
     pub config: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct ScanArgs {
     /// Files or directories to scan; `-` reads stdin.
     #[arg(value_name = "PATH", default_value = ".")]
@@ -196,6 +204,9 @@ pub struct ScanArgs {
     /// Print scan statistics (commits walked, unique blobs read, duplicates skipped) on stderr.
     #[arg(long, help_heading = "Output")]
     pub stats: bool,
+
+    #[command(flatten)]
+    pub suppress: SuppressArgs,
 }
 
 /// Report formats.

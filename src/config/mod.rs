@@ -69,6 +69,8 @@ pub struct ScanConfig {
     pub stats: bool,
     /// Findings of rules below this confidence are not reported.
     pub min_confidence: crate::rules::Confidence,
+    /// Baseline and ignore file (see `baseline`).
+    pub suppress: crate::baseline::Suppression,
 }
 
 impl ScanConfig {
@@ -94,6 +96,7 @@ impl ScanConfig {
             git: None,
             stats: false,
             min_confidence: crate::rules::Confidence::Low,
+            suppress: crate::baseline::Suppression::default(),
         })
     }
 
@@ -128,7 +131,7 @@ impl ScanConfig {
             return Err(UserError::new("--threads: must be at least 1"));
         }
         let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-        Ok(ScanConfig {
+        let mut cfg = ScanConfig {
             paths,
             root,
             rules: Arc::new(rules),
@@ -157,7 +160,10 @@ impl ScanConfig {
                 crate::cli::MinConfidence::Medium => crate::rules::Confidence::Medium,
                 crate::cli::MinConfidence::High => crate::rules::Confidence::High,
             },
-        })
+            suppress: crate::baseline::Suppression::default(),
+        };
+        crate::baseline::configure(&mut cfg, &args.suppress)?;
+        Ok(cfg)
     }
 }
 

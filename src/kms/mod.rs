@@ -245,8 +245,7 @@ pub fn check(cfg: &KmsConfig) -> CheckOutput {
             stats,
             errors,
             duration: started.elapsed(),
-            git: None,
-            staged: false,
+            ..Report::default()
         },
         warnings,
         failed,

@@ -24,6 +24,8 @@ pub struct Report {
     pub git: Option<crate::source::git::GitStats>,
     /// A `--staged` (pre-commit) scan: findings block a commit.
     pub staged: bool,
+    /// What the baseline and ignore file suppressed.
+    pub suppression: crate::baseline::Outcome,
 }
 
 impl Report {

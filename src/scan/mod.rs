@@ -7,6 +7,7 @@
 
 mod entropy;
 mod lines;
+mod trace;
 mod validate;
 
 use std::collections::BTreeSet;
@@ -16,6 +17,7 @@ use memchr::{memchr, memrchr};
 
 pub use entropy::shannon;
 pub use lines::{Context, Position};
+pub use trace::{inline_marker, CandidateTrace, RuleTrace};
 pub use validate::Validator;
 
 use crate::rules::{Candidate, Ruleset};

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod baseline;
 mod builtin_rules;
 mod config;
 mod discovery;
