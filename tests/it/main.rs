@@ -3,7 +3,9 @@
 
 mod util;
 
+mod action;
 mod builtin_rules;
+mod ci_reports;
 mod config;
 mod discovery;
 mod exit_codes;
