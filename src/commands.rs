@@ -66,6 +66,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
         git: git_stats,
         staged: matches!(cfg.git, Some(GitMode::Staged)),
         suppression,
+        rules: Some(cfg.rules.clone()),
     })
 }
 
@@ -103,12 +104,7 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
     let opts = ReportOptions::from(&cfg.output);
     let written = match &cfg.output.path {
         Some(path) => {
-            let file = File::create(path)
-                .map_err(|e| UserError::new(format!("{}: cannot write report: {}", path.display(), io_reason(&e))))?;
-            let mut w = BufWriter::new(file);
-            report::write(&report, cfg.output.format, opts, &mut w)
-                .and_then(|_| w.flush())
-                .map_err(|e| UserError::new(format!("{}: cannot write report: {}", path.display(), io_reason(&e))))?;
+            write_report_file(&report, cfg.output.format, opts, path)?;
             true
         }
         None => {
@@ -127,7 +123,23 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
             }
         }
     };
+    // Additional reports (`--report`, `--output-sarif`, ...) are files, never coloured.
+    let file_opts = ReportOptions { color: false, ..opts };
+    for (format, path) in &cfg.output.reports {
+        write_report_file(&report, *format, file_opts, path)?;
+    }
     let mut err = io::stderr().lock();
+    let mut formats = vec![cfg.output.format];
+    for (f, _) in &cfg.output.reports {
+        if !formats.contains(f) {
+            formats.push(*f);
+        }
+    }
+    for format in formats {
+        for warning in report::warnings(&report, format) {
+            let _ = writeln!(err, "warning: {warning}");
+        }
+    }
     for e in &report.errors {
         let _ = writeln!(err, "error: {}: {}", e.path, e.message);
     }
@@ -149,6 +161,21 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
     } else {
         ExitStatus::Findings
     })
+}
+
+/// Writes `report` in `format` to the file `path`.
+fn write_report_file(
+    report: &Report,
+    format: crate::cli::Format,
+    opts: ReportOptions,
+    path: &std::path::Path,
+) -> Result<(), UserError> {
+    let cannot = |e: io::Error| UserError::new(format!("{}: cannot write report: {}", path.display(), io_reason(&e)));
+    let file = File::create(path).map_err(cannot)?;
+    let mut w = BufWriter::new(file);
+    report::write(report, format, opts, &mut w)
+        .and_then(|_| w.flush())
+        .map_err(cannot)
 }
 
 /// `leakseal rules check`: prints problems; `Findings` when there are any.

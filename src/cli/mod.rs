@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the scan variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files and directories (default: the current directory), or `-` for stdin.
@@ -160,6 +162,19 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+    /// Also write a report in FORMAT to FILE, besides the main one (repeatable), e.g.
+    /// `--report sarif=results.sarif --report markdown=summary.md`.
+    #[arg(long, value_name = "FORMAT=FILE", help_heading = "Output")]
+    pub report: Vec<String>,
+    /// Also write a SARIF report to FILE (same as `--report sarif=FILE`).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub output_sarif: Option<PathBuf>,
+    /// Also write a JSON report to FILE (same as `--report json=FILE`).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub output_json: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE (same as `--report junit=FILE`).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub output_junit: Option<PathBuf>,
     /// Print secrets in full instead of redacted.
     #[arg(long, help_heading = "Output")]
     pub show_secrets: bool,
@@ -218,6 +233,16 @@ pub enum Format {
     Json,
     /// One JSON object per finding per line.
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: one failing test case per location.
+    Junit,
+    /// Comma-separated values, one row per location.
+    Csv,
+    /// GitHub Actions workflow commands: an annotation per location.
+    Github,
+    /// A Markdown summary (for $GITHUB_STEP_SUMMARY or a merge-request comment).
+    Markdown,
 }
 
 /// `--min-confidence` levels.

@@ -29,6 +29,8 @@ pub struct OutputConfig {
     pub quiet: bool,
     /// A progress bar on stderr for long git scans (a terminal, and not `--quiet`).
     pub progress: bool,
+    /// Additional reports written besides the main one (`--report`, `--output-sarif`, ...).
+    pub reports: Vec<(Format, PathBuf)>,
 }
 
 impl Default for OutputConfig {
@@ -40,6 +42,7 @@ impl Default for OutputConfig {
             color: false,
             quiet: false,
             progress: false,
+            reports: Vec::new(),
         }
     }
 }
@@ -147,6 +150,7 @@ impl ScanConfig {
                 color: use_color(args.color, to_terminal),
                 quiet: args.quiet,
                 progress: !args.quiet && std::io::stderr().is_terminal(),
+                reports: extra_reports(args)?,
             },
             exit: ExitPolicy {
                 findings_code: args.exit_code as i32,
@@ -165,6 +169,49 @@ impl ScanConfig {
         crate::baseline::configure(&mut cfg, &args.suppress)?;
         Ok(cfg)
     }
+}
+
+/// The additional reports asked for, in command-line order: `--output-sarif`, `--output-json`,
+/// `--output-junit`, then each `--report FORMAT=FILE`. Two reports into one file are an error.
+fn extra_reports(args: &ScanArgs) -> Result<Vec<(Format, PathBuf)>, UserError> {
+    use clap::ValueEnum;
+    let mut out: Vec<(Format, PathBuf)> = Vec::new();
+    for (format, path) in [
+        (Format::Sarif, &args.output_sarif),
+        (Format::Json, &args.output_json),
+        (Format::Junit, &args.output_junit),
+    ] {
+        if let Some(p) = path {
+            out.push((format, p.clone()));
+        }
+    }
+    for r in &args.report {
+        let bad = || {
+            let names: Vec<String> = Format::value_variants()
+                .iter()
+                .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+                .collect();
+            UserError::new(format!("--report: '{r}' is not FORMAT=FILE")).hint(format!(
+                "FORMAT is one of {}, e.g. --report sarif=results.sarif",
+                names.join(", ")
+            ))
+        };
+        let (name, file) = r.split_once('=').ok_or_else(bad)?;
+        let format = Format::from_str(name.trim(), true).map_err(|_| bad())?;
+        if file.is_empty() {
+            return Err(bad());
+        }
+        out.push((format, PathBuf::from(file)));
+    }
+    for (i, (_, p)) in out.iter().enumerate() {
+        if out[..i].iter().any(|(_, q)| q == p) || args.output.as_ref() == Some(p) {
+            return Err(UserError::new(format!(
+                "{}: more than one report would be written to it",
+                p.display()
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// Colour is decided once: `--color`, then `NO_COLOR`, then whether stdout is a terminal.

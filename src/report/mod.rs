@@ -1,7 +1,12 @@
 //! Reporters: a finished `Report` -> bytes in one format. One file per format; all share the
 //! redaction rule (secrets hidden unless `--show-secrets`) and see findings already sorted.
 
+pub mod csv;
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::collections::HashMap;
@@ -26,6 +31,9 @@ pub struct Report {
     pub staged: bool,
     /// What the baseline and ignore file suppressed.
     pub suppression: crate::baseline::Outcome,
+    /// The rules the scan ran with: reporters that describe rules (SARIF) look up references
+    /// and confidence here. `None` when a report is built by hand.
+    pub rules: Option<std::sync::Arc<crate::rules::Ruleset>>,
 }
 
 impl Report {
@@ -133,12 +141,54 @@ impl<'a> ContextView<'a> {
     }
 }
 
+/// A location's context line as shown, in one piece (see `ContextView::parts`).
+pub fn context_line(contexts: &ContextView<'_>, loc: &Location) -> String {
+    let (before, secret, after) = contexts.parts(loc);
+    format!("{before}{secret}{after}")
+}
+
+/// For CI reporters: where a git location came from and what history knows about its secret,
+/// in one sentence, e.g. `introduced in commit 0123456789ab (2024-05-01, Ann): Add config;
+/// removed from HEAD but still in history: rotate it`. `None` for plain file scans.
+pub fn provenance(f: &Finding, loc: &Location) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(c) = &loc.commit {
+        parts.push(format!(
+            "introduced in commit {} ({}, {}): {}",
+            &c.sha[..c.sha.len().min(12)],
+            c.date.get(..10).unwrap_or(&c.date),
+            c.author,
+            c.summary
+        ));
+    }
+    if let Some(h) = &f.history {
+        if !h.present_at_head {
+            parts.push("removed from HEAD but still in history: rotate it".to_string());
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// Writes `report` in `format`.
 pub fn write(report: &Report, format: Format, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text::write(report, opts, w),
         Format::Json => json::write(report, opts, w),
         Format::Jsonl => json::write_lines(report, opts, w),
+        Format::Sarif => sarif::write(report, opts, w),
+        Format::Junit => junit::write(report, opts, w),
+        Format::Csv => csv::write(report, opts, w),
+        Format::Github => github::write(report, opts, w),
+        Format::Markdown => markdown::write(report, opts, w),
+    }
+}
+
+/// What writing `report` in `format` leaves out, as warnings for stderr (e.g. SARIF's limit on
+/// results per run).
+pub fn warnings(report: &Report, format: Format) -> Vec<String> {
+    match format {
+        Format::Sarif => sarif::warnings(report),
+        _ => Vec::new(),
     }
 }
 

@@ -3,8 +3,10 @@
 
 mod util;
 
+mod action;
 mod baseline;
 mod builtin_rules;
+mod ci_reports;
 mod config;
 mod discovery;
 mod exit_codes;

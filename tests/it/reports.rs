@@ -7,7 +7,7 @@ use crate::util::{assert_cli_snapshot, code, fake, stderr, stdout, Tree};
 
 /// A small project with five findings (six locations) of different rules, plus a clean file.
 /// Returns the tree and every raw secret in it.
-fn fixture_tree() -> (Tree, Vec<String>) {
+pub(crate) fn fixture_tree() -> (Tree, Vec<String>) {
     let tree = Tree::new();
     let gh = fake::github(1);
     let aws = fake::aws_key_id(2);
