@@ -8,7 +8,10 @@ mod config;
 mod discovery;
 mod exit_codes;
 mod files;
+mod git;
 mod help;
+#[cfg(unix)]
+mod hooks;
 mod matcher;
 mod reports;
 mod self_scan;
