@@ -11,7 +11,10 @@ mod config;
 mod discovery;
 mod exit_codes;
 mod files;
+mod git;
 mod help;
+#[cfg(unix)]
+mod hooks;
 mod kms;
 mod matcher;
 mod reports;

@@ -261,3 +261,302 @@ pub mod fake {
         s
     }
 }
+
+/// The fixed identity of every commit a `TestRepo` makes.
+pub const AUTHOR: (&str, &str) = ("Test", "test@example.com");
+
+/// Commit time of a `TestRepo`'s first commit (2023-11-14T22:13:20Z); each later commit is a
+/// minute later, so commit ids are stable.
+pub const FIRST_COMMIT_TIME: i64 = 1_700_000_000;
+
+/// A git repository in a temp dir, built with `git2`: fixed signature, fixed and increasing
+/// commit times, `main` as the initial branch. Never reads the user's git identity.
+pub struct TestRepo {
+    tree: Tree,
+    pub repo: git2::Repository,
+    commits: std::cell::Cell<i64>,
+}
+
+impl TestRepo {
+    /// `git init` (work tree) in a new temp dir.
+    pub fn new() -> TestRepo {
+        Self::init(false)
+    }
+
+    /// `git init --bare` in a new temp dir (the dir is the git directory).
+    pub fn init_bare() -> TestRepo {
+        Self::init(true)
+    }
+
+    fn init(bare: bool) -> TestRepo {
+        let tree = Tree::new();
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.bare(bare).initial_head("main");
+        let repo = git2::Repository::init_opts(tree.path(), &opts).expect("git init");
+        TestRepo {
+            tree,
+            repo,
+            commits: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The work tree (the git directory of a bare repository).
+    pub fn path(&self) -> &Path {
+        self.tree.path()
+    }
+
+    /// The temp dir as a `Tree` (for `write`, `cmd` and `run`).
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// `leakseal ARGS` at the top of the work tree.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.tree.run(args)
+    }
+
+    /// `leakseal ARGS` in the subdirectory `rel` of the work tree.
+    pub fn run_in(&self, rel: &str, args: &[&str]) -> Output {
+        leakseal_in(&self.path().join(rel))
+            .args(args)
+            .output()
+            .expect("run leakseal")
+    }
+
+    /// The signature of the next commit: `AUTHOR`, a minute after the previous one.
+    pub fn next_signature(&self) -> git2::Signature<'static> {
+        let n = self.commits.get();
+        self.commits.set(n + 1);
+        let time = git2::Time::new(FIRST_COMMIT_TIME + 60 * n, 0);
+        git2::Signature::new(AUTHOR.0, AUTHOR.1, &time).expect("valid signature")
+    }
+
+    /// Writes `contents` to `rel` in the work tree (not staged).
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        self.tree.write(rel, contents)
+    }
+
+    /// `git add rel`: the work tree's file into the index.
+    pub fn stage(&self, rel: &str) {
+        let mut index = self.repo.index().expect("open index");
+        index.add_path(Path::new(rel)).expect("index add");
+        index.write().expect("write index");
+    }
+
+    /// Writes `contents` to `rel` and stages it.
+    pub fn add(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        self.write(rel, contents);
+        self.stage(rel);
+    }
+
+    /// Stages `contents` as `rel` without touching the work tree (like `git add -p` staging
+    /// part of a change): the blob is written and the index entry points at it.
+    pub fn stage_content(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let contents = contents.as_ref();
+        let oid = self.repo.blob(contents).expect("write blob");
+        let mut index = self.repo.index().expect("open index");
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: contents.len() as u32,
+            id: oid,
+            flags: 0,
+            flags_extended: 0,
+            path: rel.as_bytes().to_vec(),
+        };
+        index.add(&entry).expect("index add entry");
+        index.write().expect("write index");
+    }
+
+    /// `git rm rel`: deletes the file and stages the deletion.
+    pub fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.path().join(rel)).expect("delete file");
+        let mut index = self.repo.index().expect("open index");
+        index.remove_path(Path::new(rel)).expect("index remove");
+        index.write().expect("write index");
+    }
+
+    /// `git mv from to`.
+    pub fn rename(&self, from: &str, to: &str) {
+        let dest = self.path().join(to);
+        if let Some(d) = dest.parent() {
+            std::fs::create_dir_all(d).expect("create parent dirs");
+        }
+        std::fs::rename(self.path().join(from), dest).expect("rename file");
+        let mut index = self.repo.index().expect("open index");
+        index.remove_path(Path::new(from)).expect("index remove");
+        index.add_path(Path::new(to)).expect("index add");
+        index.write().expect("write index");
+    }
+
+    /// `chmod +x rel && git add rel`.
+    #[cfg(unix)]
+    pub fn make_executable(&self, rel: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path().join(rel), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        self.stage(rel);
+    }
+
+    /// Commits the index on HEAD (a root commit on an unborn branch) and returns its id.
+    pub fn commit(&self, message: &str) -> git2::Oid {
+        let mut index = self.repo.index().expect("open index");
+        let tree_id = index.write_tree().expect("write tree");
+        let tree = self.repo.find_tree(tree_id).expect("find tree");
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let sig = self.next_signature();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .expect("commit")
+    }
+
+    /// Commits the index as a merge of HEAD and `other` (resolve the tree in the index first).
+    pub fn commit_merge(&self, message: &str, other: git2::Oid) -> git2::Oid {
+        let mut index = self.repo.index().expect("open index");
+        let tree = self
+            .repo
+            .find_tree(index.write_tree().expect("write tree"))
+            .expect("find tree");
+        let head = self.repo.head().and_then(|h| h.peel_to_commit()).expect("HEAD commit");
+        let other = self.repo.find_commit(other).expect("merged commit");
+        let sig = self.next_signature();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head, &other])
+            .expect("merge commit")
+    }
+
+    /// Writes and stages `files`, then commits them.
+    pub fn commit_files(&self, message: &str, files: &[(&str, &str)]) -> git2::Oid {
+        for (rel, contents) in files {
+            self.add(rel, contents);
+        }
+        self.commit(message)
+    }
+
+    /// `git branch name` at HEAD.
+    pub fn branch(&self, name: &str) {
+        let head = self.repo.head().and_then(|h| h.peel_to_commit()).expect("HEAD commit");
+        self.repo.branch(name, &head, false).expect("create branch");
+    }
+
+    /// `git branch -D name`.
+    pub fn delete_branch(&self, name: &str) {
+        self.repo
+            .find_branch(name, git2::BranchType::Local)
+            .and_then(|mut b| b.delete())
+            .expect("delete branch");
+    }
+
+    /// `git checkout -f name`: HEAD, index and work tree to the branch.
+    pub fn checkout(&self, name: &str) {
+        let refname = format!("refs/heads/{name}");
+        self.repo.set_head(&refname).expect("set HEAD");
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.force().remove_untracked(true);
+        self.repo.checkout_head(Some(&mut opts)).expect("checkout");
+    }
+
+    /// A lightweight tag at HEAD.
+    pub fn tag(&self, name: &str) {
+        let head = self
+            .repo
+            .head()
+            .and_then(|h| h.peel(git2::ObjectType::Commit))
+            .expect("HEAD");
+        self.repo.tag_lightweight(name, &head, false).expect("tag");
+    }
+
+    /// An annotated tag at HEAD.
+    pub fn tag_annotated(&self, name: &str, message: &str) -> git2::Oid {
+        let head = self
+            .repo
+            .head()
+            .and_then(|h| h.peel(git2::ObjectType::Commit))
+            .expect("HEAD");
+        let sig = self.next_signature();
+        self.repo.tag(name, &head, &sig, message, false).expect("annotated tag")
+    }
+
+    /// `git stash push -m message`; returns the stash commit.
+    pub fn stash(&mut self, message: &str) -> git2::Oid {
+        let sig = self.next_signature();
+        self.repo.stash_save(&sig, message, None).expect("stash")
+    }
+
+    /// Sets a key in the repository's own config.
+    pub fn set_config(&self, key: &str, value: &str) {
+        self.repo
+            .config()
+            .and_then(|mut c| c.set_str(key, value))
+            .expect("set config");
+    }
+}
+
+/// The `git` command line, when installed, with no user or system config; `None` otherwise
+/// (the tests that need it then say so and pass).
+pub fn git_cli(cwd: &Path) -> Option<std::process::Command> {
+    let found = std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("git is not installed: skipping the part of this test that needs it");
+        return None;
+    }
+    let mut cmd = std::process::Command::new("git");
+    cmd.current_dir(cwd)
+        .env("HOME", cwd)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", AUTHOR.0)
+        .env("GIT_AUTHOR_EMAIL", AUTHOR.1)
+        .env("GIT_COMMITTER_NAME", AUTHOR.0)
+        .env("GIT_COMMITTER_EMAIL", AUTHOR.1);
+    Some(cmd)
+}
+
+/// One location of a git report (`--show-secrets -f json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitLoc {
+    pub rule: String,
+    pub secret: String,
+    pub path: String,
+    pub line: u64,
+    /// The introducing commit's sha (`None` for staged and unreachable content).
+    pub commit: Option<String>,
+}
+
+impl GitLoc {
+    pub fn new(rule: &str, secret: &str, path: &str, line: u64, commit: Option<git2::Oid>) -> GitLoc {
+        GitLoc {
+            rule: rule.into(),
+            secret: secret.into(),
+            path: path.into(),
+            line,
+            commit: commit.map(|c| c.to_string()),
+        }
+    }
+}
+
+/// Every location of a JSON report, in report order.
+pub fn git_locations(o: &Output) -> Vec<GitLoc> {
+    let doc = json(o);
+    let mut out = Vec::new();
+    for f in doc["findings"].as_array().expect("findings array") {
+        for l in f["locations"].as_array().expect("locations array") {
+            out.push(GitLoc {
+                rule: f["rule_id"].as_str().unwrap().to_string(),
+                secret: f["secret"].as_str().unwrap().to_string(),
+                path: l["path"].as_str().unwrap().to_string(),
+                line: l["line"].as_u64().unwrap(),
+                commit: l["commit"]["sha"].as_str().map(str::to_string),
+            });
+        }
+    }
+    out
+}
