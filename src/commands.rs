@@ -224,6 +224,13 @@ pub fn rules_explain(rules: &Ruleset, id: &str) -> Result<ExitStatus, UserError>
     ));
     if let Some(re) = &r.regex {
         t.push_str(&format!("  regex: {}\n", re.source));
+        let idx = rules.rules.iter().position(|x| x.id == r.id).unwrap_or(0);
+        match rules.window_lines(idx) {
+            Some(n) => t.push_str(&format!(
+                "  searched: the line of each keyword hit and {n} lines around it\n"
+            )),
+            None => t.push_str("  searched: whole files containing a keyword (matches may span many lines)\n"),
+        }
     }
     if let Some(p) = &r.path {
         t.push_str(&format!("  path: {}\n", p.source));

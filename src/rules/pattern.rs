@@ -125,6 +125,22 @@ fn one_line(msg: &str) -> String {
         .unwrap_or_else(|| msg.lines().last().unwrap_or(msg).trim().to_string())
 }
 
+/// Line breaks a run of whitespace is allowed to span in a windowed search.
+const WHITESPACE_RUN_LINES: usize = 2;
+
+/// A class of whitespace characters only (such as `\s`).
+fn is_whitespace_class(h: &Hir) -> bool {
+    let ws = |c: u32| matches!(c, 0x09..=0x0D | 0x20);
+    match h.kind() {
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .all(|r| (r.start() as u32..=r.end() as u32).all(ws) && (r.end() as u32) < 0x80),
+        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().all(|r| (r.start() as u32..=r.end() as u32).all(ws)),
+        _ => false,
+    }
+}
+
 fn max_newlines(h: &Hir) -> Option<usize> {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => Some(0),
@@ -137,6 +153,13 @@ fn max_newlines(h: &Hir) -> Option<usize> {
         }
         HirKind::Repetition(r) => match max_newlines(&r.sub)? {
             0 => Some(0),
+            // `\s*` between a key and its value: a match is not worth finding across more than
+            // one blank line, so whitespace runs count as two line breaks at most. Only classes
+            // that match anything (`[\s\S]`, as in PEM bodies) make a rule multi-line.
+            _ if is_whitespace_class(&r.sub) => Some(
+                r.max
+                    .map_or(WHITESPACE_RUN_LINES, |m| (m as usize).min(WHITESPACE_RUN_LINES)),
+            ),
             n => r.max.map(|m| (m as usize).saturating_mul(n)),
         },
         HirKind::Capture(c) => max_newlines(&c.sub),
@@ -156,6 +179,7 @@ mod tests {
         assert_eq!(LazyRegex::new(r"AKIA[A-Z0-9]{16}").unwrap().max_newlines(), Some(0));
         assert_eq!(LazyRegex::new(r"key\s{0,3}=").unwrap().max_newlines(), Some(3));
         assert_eq!(LazyRegex::new(r"BEGIN[\s\S]*?END").unwrap().max_newlines(), None);
+        assert_eq!(LazyRegex::new(r"key\s*=\s*(\w+)").unwrap().max_newlines(), Some(4));
         assert_eq!(LazyRegex::new(r"a.*b").unwrap().max_newlines(), Some(0));
     }
 
