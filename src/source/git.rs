@@ -99,6 +99,17 @@ pub fn open(path: &Path) -> Result<Repository, UserError> {
     })
 }
 
+/// `path` relative to the work tree when it names a subdirectory of it (not `.`, not the root).
+fn subdirectory(repo: &Repository, path: &Path) -> Option<String> {
+    if path.as_os_str() == "." {
+        return None;
+    }
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let rel = path.canonicalize().ok()?.strip_prefix(&workdir).ok()?.to_path_buf();
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    (!rel.is_empty()).then_some(rel)
+}
+
 /// The directory config discovery and paths are relative to: the work tree, or the git
 /// directory of a bare repository.
 pub fn root_of(repo: &Repository) -> PathBuf {
@@ -111,11 +122,17 @@ pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
     // corrupt objects, and the hashing costs a third of a history scan.
     git2::opts::strict_hash_verification(false);
     let repo = open(opts.repo)?;
-    let en = match opts.mode {
+    let mut en = match opts.mode {
         GitMode::Staged => enumerate_staged(&repo)?,
         GitMode::Range { base, head } => enumerate_range(&repo, base.as_deref(), head)?,
         GitMode::History { all_objects } => enumerate_history(&repo, *all_objects)?,
     };
+    // A subdirectory named for a range or history scan (a monorepo's service) limits what is
+    // reported to paths under it. The staged scan (the hook) always covers the whole index.
+    if let Some(prefix) = subdirectory(&repo, opts.repo).filter(|_| !matches!(opts.mode, GitMode::Staged)) {
+        en.occurrences
+            .retain(|o| o.path == prefix || o.path.starts_with(&format!("{prefix}/")));
+    }
     let git_dir = repo.path().to_path_buf();
     let commit_infos = CommitCache::default();
     let mut out = SourceOutput {

@@ -777,3 +777,24 @@ fn history_blames_the_branch_commit_not_the_merge() {
     assert_eq!(git_locations(&out), [gh(52, "feature.env", 1, Some(added))]);
     assert_eq!(json(&out)["findings"][0]["history"]["present_at_head"], true);
 }
+
+#[test]
+fn range_and_history_of_a_subdirectory_report_only_paths_under_it() {
+    let repo = TestRepo::new();
+    let c0 = repo.commit_files("root", &[("README.md", "hello\n")]);
+    let c1 = repo.commit_files(
+        "two services",
+        &[("svc/api/.env", &token_line(60)), ("svc/web/.env", &token_line(61))],
+    );
+    // A monorepo's service: only its own paths are reported.
+    let out = scan(&repo, &["--history", "svc/api"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(git_locations(&out), [gh(60, "svc/api/.env", 1, Some(c1))]);
+    let range = format!("{c0}..{c1}");
+    let out = scan(&repo, &["--range", &range, "svc/web"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(git_locations(&out), [gh(61, "svc/web/.env", 1, Some(c1))]);
+    // The whole repository still reports both.
+    let out = scan(&repo, &["--history"]);
+    assert_eq!(git_locations(&out).len(), 2);
+}
