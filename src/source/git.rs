@@ -492,12 +492,61 @@ fn parent_tree<'r>(commit: &Commit<'r>) -> Result<Option<Tree<'r>>, git2::Error>
     }
 }
 
+/// Lines a commit added. For a merge, only lines new relative to *every* parent count (as in
+/// `git diff --cc`): what the merge brought in from its other parents was added by their
+/// commits, while a secret typed while resolving a conflict is the merge's own.
 fn commit_additions(repo: &Repository, oid: Oid) -> Result<Additions, git2::Error> {
     let commit = repo.find_commit(oid)?;
     let tree = commit.tree()?;
-    let parent = parent_tree(&commit)?;
-    let mut diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut diff_options()))?;
-    added_lines(&mut diff)
+    if commit.parent_count() <= 1 {
+        let parent = parent_tree(&commit)?;
+        let mut diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut diff_options()))?;
+        return added_lines(&mut diff);
+    }
+    let mut common: Option<HashMap<(Oid, String), Vec<(usize, usize)>>> = None;
+    for i in 0..commit.parent_count() {
+        let parent = match commit.parent(i) {
+            Ok(p) => Some(p.tree()?),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let mut diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut diff_options()))?;
+        let added: HashMap<(Oid, String), Vec<(usize, usize)>> = added_lines(&mut diff)?
+            .into_iter()
+            .map(|(o, p, r)| ((o, p), r))
+            .collect();
+        common = Some(match common {
+            None => added,
+            Some(prev) => prev
+                .into_iter()
+                .filter_map(|(k, ranges)| {
+                    let both = intersect(&ranges, added.get(&k)?);
+                    (!both.is_empty()).then_some((k, both))
+                })
+                .collect(),
+        });
+    }
+    let mut out: Additions = common
+        .unwrap_or_default()
+        .into_iter()
+        .map(|((o, p), r)| (o, p, r))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// The line ranges (inclusive) present in both lists.
+fn intersect(a: &[(usize, usize)], b: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for &(s1, e1) in a {
+        for &(s2, e2) in b {
+            let (s, e) = (s1.max(s2), e1.min(e2));
+            if s <= e {
+                out.push((s, e));
+            }
+        }
+    }
+    out
 }
 
 fn enumerate_history(repo: &Repository, all_objects: bool) -> Result<Enumerated, UserError> {

@@ -728,7 +728,6 @@ fn all_objects_requires_history() {
 }
 
 #[test]
-#[ignore = "bug: a merge commit is diffed against its first parent only, so a range reports what the merge brought in from the other parent as added by the merge"]
 fn range_does_not_blame_a_merge_for_what_its_other_parent_added() {
     // A pull request that merged main back in: the token was committed on main, not in the PR.
     let repo = TestRepo::new();
