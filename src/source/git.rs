@@ -492,6 +492,9 @@ fn parent_tree<'r>(commit: &Commit<'r>) -> Result<Option<Tree<'r>>, git2::Error>
     }
 }
 
+/// Added line ranges keyed by (blob, path).
+type AddedByFile = HashMap<(Oid, String), Vec<(usize, usize)>>;
+
 /// Lines a commit added. For a merge, only lines new relative to *every* parent count (as in
 /// `git diff --cc`): what the merge brought in from its other parents was added by their
 /// commits, while a secret typed while resolving a conflict is the merge's own.
@@ -503,7 +506,7 @@ fn commit_additions(repo: &Repository, oid: Oid) -> Result<Additions, git2::Erro
         let mut diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut diff_options()))?;
         return added_lines(&mut diff);
     }
-    let mut common: Option<HashMap<(Oid, String), Vec<(usize, usize)>>> = None;
+    let mut common: Option<AddedByFile> = None;
     for i in 0..commit.parent_count() {
         let parent = match commit.parent(i) {
             Ok(p) => Some(p.tree()?),
