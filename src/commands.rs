@@ -20,6 +20,20 @@ use crate::source::{self, ItemError};
 /// with single items are in the report.
 pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
     let started = Instant::now();
+    // A staged change, stdin or a few named files: build the keyword automaton for start-up.
+    let small = match &cfg.git {
+        Some(GitMode::Staged) => true,
+        Some(_) => false,
+        None => {
+            cfg.paths.len() <= 16
+                && cfg.paths.iter().all(|p| {
+                    p.as_os_str() == "-" || std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < 1 << 20)
+                })
+        }
+    };
+    if small {
+        cfg.rules.expect_small_input();
+    }
     let run = || -> Result<(source::SourceOutput, Option<GitStats>, Option<HistoryMap>), UserError> {
         match &cfg.git {
             None => Ok((source::files::scan(cfg), None, None)),

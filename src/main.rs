@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             Err(e) => (Err(e), ExitPolicy::default()),
         },
         Command::Rules(RulesCommand::Check { file, strict }) => {
+            leakseal::rules::embedded::want_examples();
             let user = if *strict { Strictness::BuiltIn } else { Strictness::User };
             let loaded = match file {
                 Some(f) if !f.is_file() => Err(UserError::new(format!("{}: rule file not found", f.display()))),
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             ExitPolicy::default(),
         ),
         Command::Rules(RulesCommand::Explain { id, rules }) => {
+            leakseal::rules::embedded::want_examples();
             let r = resolve_rules(rules, std::path::Path::new(".")).and_then(|(r, _)| commands::rules_explain(&r, id));
             (r, ExitPolicy::default())
         }

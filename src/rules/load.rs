@@ -62,7 +62,13 @@ const MAX_EXTEND_DEPTH: usize = 3;
 
 /// Loads the embedded default ruleset.
 pub fn load_default() -> Result<Ruleset, ConfigError> {
-    let layer = default_layer()?;
+    load_embedded(embedded::files())
+}
+
+/// Loads the embedded rules from `files` (`embedded::FILES`, with examples, or
+/// `embedded::SCAN_FILES`, without).
+pub fn load_embedded(files: &[(&str, &str)]) -> Result<Ruleset, ConfigError> {
+    let layer = default_layer_from(files)?;
     build(layer, "embedded default rules".into())
 }
 
@@ -79,8 +85,12 @@ pub fn load_str(text: &str, name: &str) -> Result<Ruleset, ConfigError> {
 }
 
 fn default_layer() -> Result<Layer, ConfigError> {
+    default_layer_from(embedded::files())
+}
+
+fn default_layer_from(files: &[(&str, &str)]) -> Result<Layer, ConfigError> {
     let mut layer = Layer::default();
-    for (name, text) in embedded::FILES {
+    for (name, text) in files {
         let file = format!("rules/{name}");
         let raw = parse_raw(text, &file)?;
         if raw.extend.is_some() {

@@ -189,8 +189,13 @@ pub struct Ruleset {
     pub global_allowlists: Vec<Allowlist>,
     /// Human description of where the rules came from ("embedded default", a path).
     pub origin: String,
-    /// Keyword automaton; pattern i is `keywords[i]`.
-    keyword_ac: Option<AhoCorasick>,
+    /// The distinct keywords; pattern i of the automaton is `keywords[i]`.
+    keywords: Vec<String>,
+    /// Keyword automaton, built on first use (see `small_input`).
+    keyword_ac: OnceLock<Option<AhoCorasick>>,
+    /// Set before scanning a few small inputs (a staged change, one file): build an automaton
+    /// that is quick to build rather than quick to run.
+    small_input: std::sync::atomic::AtomicBool,
     /// For each keyword pattern, the rules it triggers.
     keyword_rules: Vec<Vec<u32>>,
     /// Rules with a regex and no keywords: they run on every file.
@@ -233,22 +238,13 @@ impl Ruleset {
                 }
             }
         }
-        // A DFA is ~2x faster than the automatic choice for a few hundred case-insensitive
-        // keywords (PERF-NOTES.md) and costs a millisecond to build. Standard match semantics
-        // keep overlapping search possible, so a keyword inside another still triggers.
-        let keyword_ac = (!keywords.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&keywords)
-                .expect("keyword automaton from plain strings")
-        });
         Ruleset {
             rules,
             global_allowlists,
             origin,
-            keyword_ac,
+            keywords,
+            keyword_ac: OnceLock::new(),
+            small_input: std::sync::atomic::AtomicBool::new(false),
             keyword_rules,
             always_rules,
             path_only_rules,
@@ -258,7 +254,36 @@ impl Ruleset {
 
     /// The keyword automaton, if any rule has keywords.
     pub fn keyword_automaton(&self) -> Option<&AhoCorasick> {
-        self.keyword_ac.as_ref()
+        self.keyword_ac
+            .get_or_init(|| {
+                if self.keywords.is_empty() {
+                    return None;
+                }
+                // A DFA is ~2x faster to search than the automatic choice for a few hundred
+                // case-insensitive keywords (PERF-NOTES.md) but takes ~3 ms to build: worth it
+                // for a tree, not for a staged change. Standard match semantics keep
+                // overlapping search possible, so a keyword inside another still triggers.
+                let kind = if self.small_input.load(std::sync::atomic::Ordering::Relaxed) {
+                    AhoCorasickKind::ContiguousNFA
+                } else {
+                    AhoCorasickKind::DFA
+                };
+                Some(
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .match_kind(MatchKind::Standard)
+                        .kind(Some(kind))
+                        .build(&self.keywords)
+                        .expect("keyword automaton from plain strings"),
+                )
+            })
+            .as_ref()
+    }
+
+    /// Marks the input as a few small blobs (before the first scan): the keyword automaton is
+    /// then built for start-up time rather than throughput. Results are the same either way.
+    pub fn expect_small_input(&self) {
+        self.small_input.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The rules triggered by keyword pattern `pattern`.

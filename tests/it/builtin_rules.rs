@@ -41,7 +41,7 @@ fn every_rule_file_on_disk_is_embedded() {
 
 #[test]
 fn every_builtin_rule_has_examples() {
-    let rules = leakseal::rules::load::load_default().expect("default rules load");
+    let rules = leakseal::rules::load::load_embedded(leakseal::rules::embedded::FILES).expect("default rules load");
     assert!(rules.rules.len() >= 10);
     for r in &rules.rules {
         assert!(r.examples.len() >= 2, "rule '{}' needs examples", r.id);
@@ -68,4 +68,37 @@ fn failing_example_names_rule_and_index() {
     assert!(problems.contains("examples[1]"), "{problems}");
     assert!(problems.contains("0 findings, expected 1"), "{problems}");
     assert_cli_snapshot!("failing_example", out);
+}
+
+#[test]
+fn rules_loaded_for_scanning_equal_the_written_ones_without_examples() {
+    use leakseal::rules::{embedded, load};
+    let full = load::load_embedded(embedded::FILES).expect("rules with examples");
+    let scan = load::load_embedded(embedded::SCAN_FILES).expect("rules without examples");
+    assert_eq!(full.rules.len(), scan.rules.len());
+    assert_eq!(full.global_allowlists.len(), scan.global_allowlists.len());
+    for (a, b) in full.rules.iter().zip(&scan.rules) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(
+            a.regex.as_ref().map(|r| &r.source),
+            b.regex.as_ref().map(|r| &r.source),
+            "{}",
+            a.id
+        );
+        assert_eq!(
+            a.path.as_ref().map(|r| &r.source),
+            b.path.as_ref().map(|r| &r.source),
+            "{}",
+            a.id
+        );
+        assert_eq!(
+            (a.keywords.clone(), a.entropy, a.secret_group, a.confidence),
+            (b.keywords.clone(), b.entropy, b.secret_group, b.confidence),
+            "{}",
+            a.id
+        );
+        assert_eq!(a.allowlists.len(), b.allowlists.len(), "{}", a.id);
+        assert_eq!(a.required.len(), b.required.len(), "{}", a.id);
+        assert!(b.examples.is_empty() && b.negative_examples.is_empty());
+    }
 }
