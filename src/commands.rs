@@ -164,7 +164,11 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
         let _ = writeln!(err, "{}", report::stats_line(&report));
     }
     if report.staged && !report.findings.is_empty() && !cfg.exit.zero_on_findings {
-        let _ = write!(err, "{}", report::blocked_commit_message(&report));
+        let _ = write!(
+            err,
+            "{}",
+            report::blocked_commit_message(&report, cfg.output.show_secrets)
+        );
     }
     drop(err);
     let unused_fail = crate::baseline::finish(cfg, &report)?;

@@ -264,11 +264,12 @@ pub fn stats_line(report: &Report) -> String {
 }
 
 /// What the pre-commit hook tells the person whose commit it blocked.
-pub fn blocked_commit_message(report: &Report) -> String {
+pub fn blocked_commit_message(report: &Report, shown_in_full: bool) -> String {
     let n = report.findings.len();
     let mut m = format!(
-        "\nleakseal blocked this commit: {n} secret{} in the staged changes (listed above, redacted).\n",
-        if n == 1 { "" } else { "s" }
+        "\nleakseal blocked this commit: {n} secret{} in the staged changes (listed above{}).\n",
+        if n == 1 { "" } else { "s" },
+        if shown_in_full { "" } else { ", redacted" }
     );
     m.push_str("Ways out:\n");
     m.push_str("  1. Remove the secret from the file, `git add` it again, and commit. If it was ever pushed or\n     shared, rotate it: deleting it does not make it secret again.\n");
