@@ -18,6 +18,7 @@
 //! match). Globs: `*` stays within one directory, `**` crosses directories. This module parses
 //! the file and matches single locations; what happens to findings is decided in the parent.
 
+use crate::messages::line_of;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
@@ -208,14 +209,6 @@ impl IgnoreFile {
         }
         Ok(None)
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// `YYYY-MM-DD` with a plausible month and day.

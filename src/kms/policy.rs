@@ -5,6 +5,7 @@
 //! A policy selects *slots* (file × key) with rules and says what must be there; the first rule
 //! whose selectors match a slot decides it.
 
+use crate::messages::line_of;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
@@ -310,14 +311,6 @@ impl std::fmt::Display for PolicyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn toml_error(file: &str, text: &str, section: &str, e: toml::de::Error) -> PolicyError {

@@ -5,6 +5,7 @@
 //! field, so a user can fix their config without guessing. Regexes are parsed here but compiled
 //! on first use (see `pattern`).
 
+use crate::messages::line_of;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -207,14 +208,6 @@ fn merge(base: &mut Layer, top: Layer) {
         }
     }
     base.allowlists.extend(top.allowlists);
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn err(file: &str, line: Option<usize>, rule: Option<&str>, field: Option<&str>, msg: &str) -> ConfigError {
