@@ -68,8 +68,6 @@ enum Plan {
 /// A raw match before positions are computed.
 struct Raw {
     rule: u32,
-    match_start: usize,
-    match_end: usize,
     start: usize,
     end: usize,
 }
@@ -314,8 +312,6 @@ impl<'r> Scanner<'r> {
         }
         raws.push(Raw {
             rule: r,
-            match_start: ms,
-            match_end: me,
             start: ss,
             end: se,
         });
@@ -343,7 +339,6 @@ impl<'r> Scanner<'r> {
         raws.into_iter()
             .map(|r| {
                 let position = counter.position(r.start, r.end);
-                let _ = (r.match_start, r.match_end);
                 BlobMatch {
                     rule: r.rule,
                     secret: blob.bytes[r.start..r.end].to_vec(),
