@@ -116,27 +116,7 @@ fn annotate_history(findings: &mut [crate::finding::Finding], history: &HistoryM
 pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
     let report = scan(cfg)?;
     let opts = ReportOptions::from(&cfg.output);
-    let written = match &cfg.output.path {
-        Some(path) => {
-            write_report_file(&report, cfg.output.format, opts, path)?;
-            true
-        }
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
-            match report::write(&report, cfg.output.format, opts, &mut w).and_then(|_| w.flush()) {
-                Ok(()) => true,
-                // The reader went away (`| head`): stop quietly.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => false,
-                Err(e) => {
-                    return Err(UserError::new(format!(
-                        "stdout: cannot write report: {}",
-                        io_reason(&e)
-                    )))
-                }
-            }
-        }
-    };
+    let written = write_main_report(&report, cfg.output.format, opts, cfg.output.path.as_deref())?;
     // Additional reports (`--report`, `--output-sarif`, ...) are files, never coloured.
     let file_opts = ReportOptions { color: false, ..opts };
     for (format, path) in &cfg.output.reports {
@@ -182,6 +162,29 @@ pub fn scan_command(cfg: &ScanConfig) -> Result<ExitStatus, UserError> {
 }
 
 /// Writes `report` in `format` to the file `path`.
+/// Writes the main report to `path` or stdout. `Ok(false)`: stdout's reader went away
+/// (`| head`), so the caller stops quietly.
+pub(crate) fn write_main_report(
+    report: &Report,
+    format: crate::cli::Format,
+    opts: ReportOptions,
+    path: Option<&std::path::Path>,
+) -> Result<bool, UserError> {
+    if let Some(path) = path {
+        write_report_file(report, format, opts, path)?;
+        return Ok(true);
+    }
+    let mut w = BufWriter::new(io::stdout().lock());
+    match report::write(report, format, opts, &mut w).and_then(|_| w.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(UserError::new(format!(
+            "stdout: cannot write report: {}",
+            io_reason(&e)
+        ))),
+    }
+}
+
 fn write_report_file(
     report: &Report,
     format: crate::cli::Format,

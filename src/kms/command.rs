@@ -1,12 +1,11 @@
 //! `leakseal kms check`: arguments -> `KmsConfig` -> check -> the shared reporters and exit codes.
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 
 use crate::cli::{ColorChoice, KmsCheckArgs};
 use crate::exit::{ExitPolicy, ExitStatus};
 use crate::finding::DEFAULT_SALT;
-use crate::messages::{io_reason, UserError};
+use crate::messages::UserError;
 use crate::report::{self, ReportOptions};
 
 use super::{check, resolve_policy, KmsConfig};
@@ -58,30 +57,7 @@ fn run(args: &KmsCheckArgs) -> Result<ExitStatus, UserError> {
         show_secrets: false,
         color,
     };
-    let written = match &args.output {
-        Some(path) => {
-            let cannot =
-                |e: io::Error| UserError::new(format!("{}: cannot write report: {}", path.display(), io_reason(&e)));
-            let mut w = BufWriter::new(File::create(path).map_err(cannot)?);
-            report::write(&out.report, args.format, opts, &mut w)
-                .and_then(|_| w.flush())
-                .map_err(cannot)?;
-            true
-        }
-        None => {
-            let mut w = BufWriter::new(io::stdout().lock());
-            match report::write(&out.report, args.format, opts, &mut w).and_then(|_| w.flush()) {
-                Ok(()) => true,
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => false,
-                Err(e) => {
-                    return Err(UserError::new(format!(
-                        "stdout: cannot write report: {}",
-                        io_reason(&e)
-                    )))
-                }
-            }
-        }
-    };
+    let written = crate::commands::write_main_report(&out.report, args.format, opts, args.output.as_deref())?;
     let mut err = io::stderr().lock();
     for w in &out.warnings {
         let _ = writeln!(err, "warning: {w}");
