@@ -43,6 +43,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
                     mode,
                     rules: &cfg.rules,
                     max_file_size: cfg.max_file_size,
+                    decode_depth: cfg.decode_depth,
                     progress: cfg.output.progress && !matches!(mode, GitMode::Staged),
                 })?;
                 Ok((out.output, Some(out.stats), out.history))

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::rules::{Confidence, Ruleset};
-use crate::scan::{BlobMatch, Context, Position};
+use crate::scan::{BlobMatch, Context, Position, Via};
 
 /// Salt used for fingerprints when no baseline provides one. Public, so it only stops
 /// precomputed tables; a baseline's own random salt is what makes its fingerprints private.
@@ -123,6 +123,8 @@ pub struct Location {
     /// The path as the user named it (stdin is `-`); repository-relative for git sources.
     pub path: String,
     pub position: Position,
+    /// The notebook cell or the encodings the secret was found under, if any.
+    pub via: Option<Box<Via>>,
     /// The commit that introduced this occurrence (git sources only).
     pub commit: Option<Arc<CommitInfo>>,
     pub context: ContextKey,
@@ -183,6 +185,7 @@ pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
         let loc = Location {
             path,
             position: m.position,
+            via: m.via,
             commit,
             context: ContextKey(m.context),
         };

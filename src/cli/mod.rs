@@ -155,6 +155,9 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", help_heading = "Files")]
     pub threads: Option<usize>,
+    /// Levels of nested base64 / hex / percent encoding to decode and scan (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_DECODE_DEPTH, help_heading = "Files")]
+    pub decode_depth: usize,
 
     /// Report format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text, help_heading = "Output")]

@@ -62,6 +62,8 @@ pub struct ScanConfig {
     /// Worker threads; 0 = one per core.
     pub threads: usize,
     pub max_file_size: u64,
+    /// Levels of nested encodings decoded and scanned (0: none).
+    pub decode_depth: usize,
     pub output: OutputConfig,
     pub exit: ExitPolicy,
     /// Salt for fingerprints.
@@ -93,6 +95,7 @@ impl ScanConfig {
             excludes: Vec::new(),
             threads: 0,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            decode_depth: crate::scan::DEFAULT_DECODE_DEPTH,
             output: OutputConfig::default(),
             exit: ExitPolicy::default(),
             salt: DEFAULT_SALT.to_string(),
@@ -143,6 +146,7 @@ impl ScanConfig {
             excludes: args.exclude.clone(),
             threads: args.threads.unwrap_or(0),
             max_file_size,
+            decode_depth: args.decode_depth,
             output: OutputConfig {
                 format: args.format,
                 path: args.output.clone(),

@@ -515,6 +515,7 @@ fn location(file: &FileCtx<'_>, start: usize, end: usize) -> Location {
     Location {
         path: file.display.to_string(),
         position: extract::position(file.text, start, end),
+        via: None,
         commit: None,
         context: ContextKey(Context::around(file.text.as_bytes(), start, end)),
     }

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::{context_line, shown_secret, ContextView, Report, ReportOptions};
 
-const HEADER: [&str; 17] = [
+const HEADER: [&str; 18] = [
     "rule_id",
     "description",
     "confidence",
@@ -27,6 +27,7 @@ const HEADER: [&str; 17] = [
     "commit_date",
     "present_at_head",
     "tags",
+    "found_in",
 ];
 
 /// Writes the header and one row per location.
@@ -58,6 +59,7 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
                     .as_ref()
                     .map_or(String::new(), |h| h.present_at_head.to_string()),
                 text(&f.tags.join(";")),
+                loc.via.as_ref().map_or(String::new(), |v| text(&v.label())),
             ];
             write_row(w, row.into_iter())?;
         }

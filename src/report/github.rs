@@ -41,6 +41,9 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
                 f.confidence.as_str(),
                 &f.fingerprint[..f.fingerprint.len().min(12)]
             );
+            if let Some(v) = &loc.via {
+                message.push_str(&format!(" Found in {}.", v.label()));
+            }
             if let Some(note) = provenance(f, loc) {
                 message.push_str(&format!("\n{note}."));
             }

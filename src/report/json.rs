@@ -81,6 +81,9 @@ struct JsonLocation<'a> {
     end_line: usize,
     end_column: usize,
     context: String,
+    /// Notebook cell and encodings, when the secret was inside one.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    via: Option<&'a crate::scan::Via>,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a crate::finding::CommitInfo>,
 }
@@ -109,6 +112,7 @@ fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) 
                     end_line: l.position.end_line,
                     end_column: l.position.end_column,
                     context: format!("{before}{secret}{after}"),
+                    via: l.via.as_deref(),
                     commit: l.commit.as_deref(),
                 }
             })

@@ -9,7 +9,7 @@ pub mod markdown;
 pub mod sarif;
 pub mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -89,16 +89,23 @@ pub struct ContextView<'a> {
     /// i of a multi-line secret can only be on line `start + i`, so a PEM block costs its line
     /// count, and only indices are stored.
     on_line: HashMap<(&'a str, usize), Vec<(u32, u32)>>,
+    /// Lines on which a secret was found inside encoded content: the encoded form is as
+    /// revealing as the secret, so long encoded-looking tokens are redacted there too.
+    encoded_lines: HashSet<(&'a str, usize)>,
 }
 
 impl<'a> ContextView<'a> {
     /// Indexes the secrets of `report` by the lines they occur on.
     pub fn new(report: &'a Report, opts: ReportOptions) -> ContextView<'a> {
         let mut on_line: HashMap<(&'a str, usize), Vec<(u32, u32)>> = HashMap::new();
+        let mut encoded_lines = HashSet::new();
         if !opts.show_secrets {
             for (fi, f) in report.findings.iter().enumerate() {
                 let lines = f.secret.expose().iter().filter(|&&b| b == b'\n').count() + 1;
                 for loc in &f.locations {
+                    if loc.via.as_ref().is_some_and(|v| !v.encoding.is_empty()) {
+                        encoded_lines.insert((loc.path.as_str(), loc.position.line));
+                    }
                     for i in 0..lines {
                         on_line
                             .entry((loc.path.as_str(), loc.position.line + i))
@@ -108,7 +115,12 @@ impl<'a> ContextView<'a> {
                 }
             }
         }
-        ContextView { opts, report, on_line }
+        ContextView {
+            opts,
+            report,
+            on_line,
+            encoded_lines,
+        }
     }
 
     /// The context of `loc`, split so that reporters can colour the secret part.
@@ -137,8 +149,35 @@ impl<'a> ContextView<'a> {
                 }
             }
         }
+        if self.encoded_lines.contains(&(loc.path.as_str(), loc.position.line)) {
+            before = redact_encoded(&before);
+            after = redact_encoded(&after);
+        }
         (before, shown_part(&c.secret, self.opts), after)
     }
+}
+
+/// `s` with every run of 24 or more base64, hex or percent-encoding characters redacted.
+fn redact_encoded(s: &str) -> String {
+    let is_enc = |c: char| c.is_ascii_alphanumeric() || "+/=_-%".contains(c);
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    for c in s.chars().chain(std::iter::once('\0')) {
+        if is_enc(c) {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 24 {
+            out.push_str(&redact(&run));
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A location's context line as shown, in one piece (see `ContextView::parts`).
@@ -278,4 +317,17 @@ pub fn blocked_commit_message(report: &Report, shown_in_full: bool) -> String {
     );
     m.push_str("  3. To accept it for now, allowlist it in .leakseal.toml ([[allowlists]] with paths or regexes).\n");
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_encoded;
+
+    #[test]
+    fn long_encoded_tokens_are_redacted_and_the_rest_kept() {
+        let line = "auth: dG9rZW46IGdocF9hYmNkZWZnaGlqa2xtbm9w, id=short, hex 746f6b656e3a2067687066616b65";
+        let out = redact_encoded(line);
+        assert!(out.starts_with("auth: dG9r*****, id=short, hex 746f*****"), "{out}");
+        assert_eq!(redact_encoded("plain words only"), "plain words only");
+    }
 }

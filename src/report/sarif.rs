@@ -213,6 +213,9 @@ fn rule(report: &Report, f: &Finding) -> Value {
 fn result(f: &Finding, loc: &Location, rule_index: usize, opts: ReportOptions, contexts: &ContextView<'_>) -> Value {
     let p = loc.position;
     let mut message = format!("{}: secret {}", f.description, shown_secret(f, opts));
+    if let Some(v) = &loc.via {
+        message.push_str(&format!(" ({})", v.label()));
+    }
     if let Some(note) = provenance(f, loc) {
         message.push_str(&format!(" ({note})"));
     }
@@ -241,6 +244,14 @@ fn result(f: &Finding, loc: &Location, rule_index: usize, opts: ReportOptions, c
         "secret": shown_secret(f, opts),
         "secretRedacted": !opts.show_secrets,
     });
+    if let Some(v) = &loc.via {
+        if let Some(cell) = v.cell {
+            properties["cell"] = json!(cell);
+        }
+        if !v.encoding.is_empty() {
+            properties["encoding"] = json!(v.encoding);
+        }
+    }
     if let Some(c) = &loc.commit {
         properties["commit"] = json!({
             "sha": c.sha,
@@ -353,6 +364,7 @@ mod tests {
                         end_line: 1,
                         end_column: 10,
                     },
+                    via: None,
                     commit: None,
                     context: ContextKey(Context::default()),
                 })

@@ -40,6 +40,9 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
         for loc in &f.locations {
             let p = loc.position;
             write!(w, "  {}", format!("{}:{}:{}", loc.path, p.line, p.column).cyan())?;
+            if let Some(v) = &loc.via {
+                write!(w, " ({})", v.label())?;
+            }
             if let Some(c) = &loc.commit {
                 write!(
                     w,

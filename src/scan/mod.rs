@@ -5,8 +5,11 @@
 //! are scratch space). It knows nothing about where bytes came from or how findings are
 //! grouped and reported; see `source` and `finding`.
 
+pub mod decode;
 mod entropy;
 mod lines;
+pub mod lockfile;
+pub mod notebook;
 mod trace;
 mod validate;
 
@@ -15,6 +18,7 @@ use std::collections::BTreeSet;
 use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 
+pub use decode::Encoding;
 pub use entropy::shannon;
 pub use lines::{Context, Position};
 pub use trace::{inline_marker, CandidateTrace, RuleTrace};
@@ -49,7 +53,38 @@ pub struct BlobMatch {
     pub start: usize,
     pub end: usize,
     pub context: Context,
+    /// Set when the match is inside a notebook cell or encoded content.
+    pub via: Option<Box<Via>>,
 }
+
+/// Where inside a structured or encoded blob a match was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Via {
+    /// The notebook cell (1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<u32>,
+    /// The encodings the secret was found under, outermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encoding: Vec<Encoding>,
+}
+
+impl Via {
+    /// `cell 3`, `base64`, `cell 3, base64>hex`: for one-line reports.
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = self.cell {
+            parts.push(format!("cell {c}"));
+        }
+        if !self.encoding.is_empty() {
+            let e: Vec<&str> = self.encoding.iter().map(|e| e.as_str()).collect();
+            parts.push(e.join(">"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Default depth of nested encodings decoded (base64 inside base64 is depth 2).
+pub const DEFAULT_DECODE_DEPTH: usize = 2;
 
 /// A problem met while scanning that does not stop the scan (e.g. a rule whose regex failed to
 /// compile at first use).
@@ -78,6 +113,8 @@ pub struct Scanner<'r> {
     plans: Vec<Plan>,
     touched: Vec<u32>,
     markers: AhoCorasick,
+    /// How many nested encodings to decode (0: none).
+    pub decode_depth: usize,
     /// Problems met so far (deduplicated), collected by the caller at the end.
     pub problems: BTreeSet<ScanProblem>,
 }
@@ -92,11 +129,24 @@ impl<'r> Scanner<'r> {
             plans: vec![Plan::Skip; rules.rules.len()],
             touched: Vec::new(),
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
+            decode_depth: DEFAULT_DECODE_DEPTH,
             problems: BTreeSet::new(),
         }
     }
 
+    /// A scanner decoding `depth` levels of nested encodings.
+    pub fn with_decode_depth(rules: &'r Ruleset, depth: usize) -> Scanner<'r> {
+        Scanner {
+            decode_depth: depth,
+            ..Scanner::new(rules)
+        }
+    }
+
     /// Scans one blob. Matches come back sorted by position.
+    ///
+    /// Notebooks are scanned as their cells' text, lockfiles with their hashes blanked, and
+    /// encoded content (base64, hex, percent) is decoded up to `decode_depth` levels; every
+    /// match is located in the blob as given.
     pub fn scan(&mut self, blob: &Blob<'_>) -> Vec<BlobMatch> {
         let rules = self.rules;
         // A global allowlist that allows by path alone (OR) for every rule: skip the blob.
@@ -108,6 +158,91 @@ impl<'r> Scanner<'r> {
         }) {
             return Vec::new();
         }
+        let mut out = self.scan_structured(blob);
+        self.path_only(blob, &mut out);
+        out
+    }
+
+    fn scan_structured(&mut self, blob: &Blob<'_>) -> Vec<BlobMatch> {
+        if blob.path.ends_with(".ipynb") {
+            if let Some(nb) = notebook::extract(blob.bytes) {
+                let view = Blob {
+                    bytes: &nb.text,
+                    ..*blob
+                };
+                let mut out = self.scan_decoding(&view, 0);
+                let mut counter = lines::LineCounter::new(blob.bytes);
+                for m in &mut out {
+                    let cell = nb.cell_at(m.start);
+                    let s = nb.map[m.start] as usize;
+                    let e = if m.end > m.start {
+                        nb.map[m.end - 1] as usize + 1
+                    } else {
+                        s
+                    };
+                    m.position = counter.position(s, e);
+                    (m.start, m.end) = (s, e);
+                    m.via.get_or_insert_with(Default::default).cell = Some(cell);
+                }
+                out.sort_by_key(|m| (m.start, m.end, m.rule));
+                return out;
+            }
+        }
+        if lockfile::is_lockfile(blob.path) {
+            let blanked = lockfile::blank_hashes(blob.bytes);
+            return self.scan_decoding(
+                &Blob {
+                    bytes: &blanked,
+                    ..*blob
+                },
+                0,
+            );
+        }
+        self.scan_decoding(blob, 0)
+    }
+
+    /// Scans `blob` and the text decoded from encoded runs in it, `depth` levels down already.
+    fn scan_decoding(&mut self, blob: &Blob<'_>, depth: usize) -> Vec<BlobMatch> {
+        let mut out = self.scan_plain(blob);
+        if depth >= self.decode_depth {
+            return out;
+        }
+        let decoded = decode::find(blob.bytes);
+        if decoded.is_empty() {
+            return out;
+        }
+        let plain = out.len();
+        let mut counter = lines::LineCounter::new(blob.bytes);
+        for d in decoded {
+            let inner = Blob {
+                bytes: &d.text,
+                ..*blob
+            };
+            for mut m in self.scan_decoding(&inner, depth + 1) {
+                let (s, e) = d.source_range(m.start, m.end);
+                // The plain scan already found this rule here (e.g. a URL with one escape).
+                if out[..plain]
+                    .iter()
+                    .any(|o| o.rule == m.rule && o.start < e.max(s + 1) && s < o.end.max(o.start + 1))
+                {
+                    continue;
+                }
+                m.position = counter.position(s, e);
+                (m.start, m.end) = (s, e);
+                m.via
+                    .get_or_insert_with(Default::default)
+                    .encoding
+                    .insert(0, d.encoding);
+                out.push(m);
+            }
+        }
+        out.sort_by_key(|m| (m.start, m.end, m.rule));
+        out
+    }
+
+    /// Scans the bytes of `blob` as they are.
+    fn scan_plain(&mut self, blob: &Blob<'_>) -> Vec<BlobMatch> {
+        let rules = self.rules;
         self.plan(blob.bytes);
         let mut raws = Vec::new();
         let touched = std::mem::take(&mut self.touched);
@@ -133,7 +268,6 @@ impl<'r> Scanner<'r> {
         let mut out = self.locate(blob, raws);
         self.apply_composites(&mut out);
         out.retain(|m| !rules.rules[m.rule as usize].skip_report);
-        self.path_only(blob, &mut out);
         out
     }
 
@@ -346,6 +480,7 @@ impl<'r> Scanner<'r> {
                     start: r.start,
                     end: r.end,
                     context: Context::around(blob.bytes, r.start, r.end),
+                    via: None,
                 }
             })
             .collect()
@@ -391,6 +526,7 @@ impl<'r> Scanner<'r> {
                     start: 0,
                     end: 0,
                     context: Context::default(),
+                    via: None,
                 }),
                 Ok(_) => {}
                 Err(e) => {

@@ -68,7 +68,7 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     let folded = entries
         .par_iter()
         .map_init(
-            || Scanner::new(&cfg.rules),
+            || Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth),
             |scanner, e| {
                 let mut r = scan_file(cfg, scanner, e);
                 r.problems.extend(std::mem::take(&mut scanner.problems));
@@ -91,7 +91,7 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     out.errors.extend(folded.errors);
     out.problems.extend(folded.problems);
     if stdin {
-        let mut scanner = Scanner::new(&cfg.rules);
+        let mut scanner = Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth);
         let r = scan_stdin(cfg, &mut scanner);
         merge(&mut out, r);
         out.problems.extend(scanner.problems);

@@ -87,6 +87,7 @@ pub struct GitScan<'a> {
     pub mode: &'a GitMode,
     pub rules: &'a crate::rules::Ruleset,
     pub max_file_size: u64,
+    pub decode_depth: usize,
     pub progress: bool,
 }
 
@@ -165,7 +166,12 @@ pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
     let scanned: Vec<BlobResult> = order
         .par_iter()
         .map_init(
-            || (Repository::open(&git_dir).ok(), Scanner::new(opts.rules)),
+            || {
+                (
+                    Repository::open(&git_dir).ok(),
+                    Scanner::with_decode_depth(opts.rules, opts.decode_depth),
+                )
+            },
             |(repo, scanner), oid| {
                 let r = scan_blob(
                     repo.as_ref(),
@@ -439,8 +445,13 @@ fn enumerate_staged(repo: &Repository) -> Result<Enumerated, UserError> {
 
 fn resolve_commit<'r>(repo: &'r Repository, rev: &str) -> Result<Commit<'r>, UserError> {
     repo.revparse_single(rev).and_then(|o| o.peel_to_commit()).map_err(|e| {
-        UserError::new(format!("{rev}: not a commit in this repository: {}", e.message()))
-            .hint("in CI, fetch the full history (actions/checkout with fetch-depth: 0)")
+        let err = UserError::new(format!("{rev}: not a commit in this repository: {}", e.message()));
+        // A shallow clone lacks older commits; otherwise the name is most likely mistyped.
+        if repo.is_shallow() {
+            err.hint("this is a shallow clone: fetch the full history (in CI, actions/checkout with fetch-depth: 0)")
+        } else {
+            err.hint("check the name with `git rev-parse --verify REV^{commit}`; fetch the branch or tag if it is only on a remote")
+        }
     })
 }
 

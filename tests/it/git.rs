@@ -797,3 +797,14 @@ fn range_and_history_of_a_subdirectory_report_only_paths_under_it() {
     let out = scan(&repo, &["--history"]);
     assert_eq!(git_locations(&out).len(), 2);
 }
+
+#[test]
+fn a_mistyped_range_names_the_revision_without_blaming_shallow_clones() {
+    let (repo, _, _) = history_repo();
+    let out = repo.run(&["scan", "--range", "mian..HEAD"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("mian: not a commit"), "{err}");
+    assert!(err.contains("git rev-parse"), "{err}");
+    assert!(!err.contains("fetch-depth"), "{err}");
+}

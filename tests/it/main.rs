@@ -19,3 +19,4 @@ mod kms;
 mod matcher;
 mod reports;
 mod self_scan;
+mod structure;
