@@ -34,6 +34,7 @@ fn main() -> ExitCode {
             (loaded.map(|(r, s)| commands::rules_check(&r, s)), ExitPolicy::default())
         }
         Command::Kms(KmsCommand::Check(args)) => leakseal::kms::command::check_command(args),
+        Command::Kms(KmsCommand::Learn(args)) => leakseal::kms::command::learn_command(args),
         Command::InstallHook(a) => (
             leakseal::hooks::install(&a.repo, a.pre_push, a.force),
             ExitPolicy::default(),

@@ -42,13 +42,17 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum KmsCommand {
     /// Check config files against the encryption policy ([kms] in .leakseal.toml, or the
-    /// built-in default policy). Offline: nothing is sent anywhere.
+    /// built-in default policy). Offline unless --online: nothing is sent anywhere.
     Check(KmsCheckArgs),
+    /// Learn key reference pins from KMS (--online) and write them to the lockfile, for later
+    /// offline wrong-key checks.
+    Learn(KmsLearnArgs),
 }
 
+/// Where `kms check` / `kms learn` look, and how online mode reaches KMS.
 #[derive(Debug, Args)]
-pub struct KmsCheckArgs {
-    /// Files or directories to check.
+pub struct KmsSourceArgs {
+    /// Files or directories to check (with --staged: limit the staged files to these).
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -56,12 +60,37 @@ pub struct KmsCheckArgs {
     /// Policy file (the [kms] schema at top level), instead of the config's [kms] section.
     #[arg(long, value_name = "FILE", help_heading = "Policy")]
     pub policy: Option<PathBuf>,
+    /// Key reference lockfile written by `kms learn` [default: .leakseal-kms.lock at the
+    /// project root].
+    #[arg(long, value_name = "FILE", help_heading = "Policy")]
+    pub lockfile: Option<PathBuf>,
+    /// Check the staged files (git index against HEAD) instead of the work tree: the
+    /// pre-commit hook.
+    #[arg(long, help_heading = "Files")]
+    pub staged: bool,
     /// Check files that .gitignore and .ignore files would skip.
     #[arg(long, help_heading = "Files")]
     pub no_ignore: bool,
     /// Skip files larger than this (bytes; K, M, G suffixes).
     #[arg(long, value_name = "SIZE", default_value = "10M", help_heading = "Files")]
     pub max_file_size: String,
+    /// Confirm each AWS KMS blob with KMS ReEncrypt to its keyset's key (no plaintext leaves
+    /// KMS). Needs a build with the `online` feature and AWS credentials, region (and
+    /// optionally endpoint) in the standard AWS_* environment variables.
+    #[arg(long, help_heading = "Online")]
+    pub online: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KmsLearnArgs {
+    #[command(flatten)]
+    pub source: KmsSourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KmsCheckArgs {
+    #[command(flatten)]
+    pub source: KmsSourceArgs,
     /// Report format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,

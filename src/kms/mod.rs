@@ -8,10 +8,15 @@
 //! exit codes are shared. The recognisers are also used by the secret scanner so that
 //! recognised ciphertexts are never reported as secrets (`is_recognised_ciphertext`).
 //!
-//! Offline only: online confirmation with KMS `ReEncrypt` and `kms learn` are not built.
+//! Offline by default. With a `Verifier` (`--online`, cargo feature `online`), each recognised
+//! AWS KMS blob is also confirmed with KMS `ReEncrypt` to its keyset's key (`online`), and the
+//! answers give the (key reference -> ARN) pins `kms learn` writes to the lockfile
+//! (`lockfile`). `--staged` reads the files from the git index instead of the work tree.
 
 pub mod command;
 pub mod extract;
+pub mod lockfile;
+pub mod online;
 pub mod policy;
 pub mod recognise;
 pub mod verdict;
@@ -110,6 +115,9 @@ pub struct KmsConfig {
     pub no_ignore: bool,
     pub max_file_size: u64,
     pub salt: String,
+    /// Check the staged files (index vs HEAD) instead of the work tree; `paths` then only
+    /// narrow which staged files are checked.
+    pub staged: bool,
 }
 
 /// Finds the policy: `--policy FILE`, else `--config`/`LEAKSEAL_CONFIG`, else `.leakseal.toml` from
@@ -162,6 +170,46 @@ pub struct CheckOutput {
     pub report: Report,
     pub warnings: Vec<String>,
     pub failed: bool,
+    /// Online mode: what KMS confirmed, as pins for the lockfile.
+    pub learned: Vec<LearnedPin>,
+    /// Online mode: how many blobs KMS was asked about.
+    pub online_checked: usize,
+}
+
+/// A key reference KMS confirmed: the blob's key reference (64 hex), the key ARN it reported,
+/// and where the blob was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnedPin {
+    pub key_ref: String,
+    pub key_arn: String,
+    pub location: String,
+}
+
+/// A recognised AWS KMS blob to confirm online.
+struct Candidate {
+    value: String,
+    location: Location,
+    info: KmsInfo,
+    keyset: Option<String>,
+    context: BTreeMap<String, String>,
+    keyref: Option<[u8; 32]>,
+}
+
+/// Where one checked file's bytes come from.
+enum Source {
+    Path(PathBuf),
+    /// A staged blob; `git_crypt` when its path has the git-crypt filter.
+    Staged {
+        bytes: Vec<u8>,
+        git_crypt: bool,
+    },
+}
+
+/// One file to check: display path, project-relative path, content.
+struct Item {
+    display: String,
+    rel: String,
+    source: Source,
 }
 
 /// One judged slot, before grouping.
@@ -172,38 +220,61 @@ struct Judged {
     info: KmsInfo,
 }
 
-/// Runs the check over `cfg.paths`.
+/// Runs the offline check over `cfg.paths` (or the staged files).
 pub fn check(cfg: &KmsConfig) -> CheckOutput {
+    check_with(cfg, None)
+}
+
+/// Runs the check; with `online`, recognised AWS KMS blobs are also confirmed with KMS.
+pub fn check_with(cfg: &KmsConfig, online: Option<&dyn online::Verifier>) -> CheckOutput {
     let started = Instant::now();
     let mut stats = Stats::default();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut judged = Vec::new();
+    let mut candidates = Vec::new();
     let mut seen_values: BTreeMap<String, Vec<(String, Location, KmsInfo)>> = BTreeMap::new();
     let repo = git2::Repository::discover(&cfg.root).ok();
-    for (display, fs_path, rel) in files(cfg, &mut errors) {
-        let bytes = match read(&fs_path, cfg.max_file_size) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
+    let items = if cfg.staged {
+        staged_items(cfg, repo.as_ref(), &mut errors)
+    } else {
+        files(cfg, &mut errors)
+    };
+    for Item { display, rel, source } in items {
+        let (bytes, git_crypt_filter) = match source {
+            Source::Path(fs_path) => match read(&fs_path, cfg.max_file_size) {
+                Ok(Some(b)) => match git_crypt_blob(repo.as_ref(), &cfg.root, &fs_path) {
+                    GitCrypt::NotSelected => (b, false),
+                    // Encrypted in git: the working tree may be an unlocked (plaintext) checkout.
+                    GitCrypt::Encrypted => continue,
+                    GitCrypt::Plain(blob) => (blob, true),
+                },
+                Ok(None) => {
+                    stats.skipped_too_large += 1;
+                    continue;
+                }
+                Err(e) => {
+                    errors.push(ItemError {
+                        path: display.clone(),
+                        message: e,
+                    });
+                    continue;
+                }
+            },
+            Source::Staged { bytes, .. } if bytes.len() as u64 > cfg.max_file_size => {
                 stats.skipped_too_large += 1;
                 continue;
             }
-            Err(e) => {
-                errors.push(ItemError {
-                    path: display.clone(),
-                    message: e,
-                });
-                continue;
+            Source::Staged { bytes, git_crypt } => {
+                if git_crypt && bytes.starts_with(recognise::envelopes::GIT_CRYPT_MAGIC) {
+                    continue;
+                }
+                (bytes, git_crypt)
             }
         };
         stats.files_scanned += 1;
         stats.bytes_scanned += bytes.len() as u64;
-        let (content, git_crypt_not_applied) = match git_crypt_blob(repo.as_ref(), &cfg.root, &fs_path) {
-            GitCrypt::NotSelected => (bytes, false),
-            // Encrypted in git: the working tree may be an unlocked (plaintext) checkout.
-            GitCrypt::Encrypted => continue,
-            GitCrypt::Plain(blob) => (blob, true),
-        };
+        let (content, git_crypt_not_applied) = (bytes, git_crypt_filter);
         if whole_file_encrypted(&content) {
             continue;
         }
@@ -231,9 +302,23 @@ pub fn check(cfg: &KmsConfig) -> CheckOutput {
             text: &text,
             git_crypt_not_applied,
         };
-        check_file(&cfg.policy, &file, &extracted, &mut judged, &mut seen_values);
+        let out = Collect {
+            judged: &mut judged,
+            seen: &mut seen_values,
+            candidates: online.is_some().then_some(&mut candidates),
+        };
+        check_file(&cfg.policy, &file, &extracted, out);
     }
     cross_environment(&cfg.policy, &seen_values, &mut judged);
+    let mut learned = Vec::new();
+    let online_checked = candidates.len();
+    if let Some(v) = online {
+        let pass = OnlinePass {
+            policy: &cfg.policy,
+            verifier: v,
+        };
+        pass.run(candidates, &mut judged, &mut learned, &mut warnings, &mut errors);
+    }
     let findings = group(judged, &cfg.salt);
     let failed = findings
         .iter()
@@ -249,7 +334,141 @@ pub fn check(cfg: &KmsConfig) -> CheckOutput {
         },
         warnings,
         failed,
+        learned,
+        online_checked,
     }
+}
+
+/// One KMS question: (blob text, destination key, encryption context).
+type AnswerKey = (String, String, Vec<(String, String)>);
+
+/// The online step over the collected blobs.
+struct OnlinePass<'a> {
+    policy: &'a Policy,
+    verifier: &'a dyn online::Verifier,
+}
+
+impl OnlinePass<'_> {
+    fn run(
+        &self,
+        candidates: Vec<Candidate>,
+        judged: &mut Vec<Judged>,
+        learned: &mut Vec<LearnedPin>,
+        warnings: &mut Vec<String>,
+        errors: &mut Vec<ItemError>,
+    ) {
+        let mut no_key = 0;
+        let mut answers: BTreeMap<AnswerKey, online::Answer> = BTreeMap::new();
+        for cand in candidates {
+            let dest = cand
+                .keyset
+                .as_deref()
+                .and_then(|k| self.policy.destination_key(k).map(|d| (k.to_string(), d)));
+            let (Some((keyset, dest)), Some(blob)) = (dest, online::blob_bytes(&cand.value)) else {
+                no_key += 1;
+                continue;
+            };
+            let memo = (
+                cand.value.clone(),
+                dest.to_string(),
+                cand.context.clone().into_iter().collect(),
+            );
+            let answer = match answers.get(&memo) {
+                Some(a) => a.clone(),
+                None => match self.verifier.re_encrypt(&blob, dest, &cand.context) {
+                    Ok(a) => {
+                        answers.insert(memo, a.clone());
+                        a
+                    }
+                    Err(online::Fatal(m)) => {
+                        errors.push(ItemError {
+                            path: self.verifier.endpoint(),
+                            message: format!("{m}; online checks stopped"),
+                        });
+                        return;
+                    }
+                },
+            };
+            self.judge(cand, &keyset, answer, judged, learned);
+        }
+        if no_key > 0 {
+            warnings.push(format!(
+                "{no_key} AWS KMS blob(s) not checked online: their policy rule names no keyset with key_arns or aliases to re-encrypt to"
+            ));
+        }
+    }
+
+    fn judge(
+        &self,
+        cand: Candidate,
+        keyset: &str,
+        answer: online::Answer,
+        judged: &mut Vec<Judged>,
+        learned: &mut Vec<LearnedPin>,
+    ) {
+        let key = &cand.info.key;
+        let issue = match answer {
+            online::Answer::Confirmed { source_key_id } => {
+                if let Some(r) = cand.keyref {
+                    learned.push(LearnedPin {
+                        key_ref: verdict::hex(&r),
+                        key_arn: source_key_id.clone(),
+                        location: format!("{}:{}", cand.location.path, cand.location.position.line),
+                    });
+                }
+                let ks = &self.policy.keysets[keyset];
+                if ks.checks_arns() && !ks.has_arn(&source_key_id) {
+                    Issue {
+                        kind: Kind::WrongKey,
+                        message: format!(
+                            "{key}: KMS reports the blob was made with {source_key_id}, not a key of keyset '{keyset}'"
+                        ),
+                        reasons: Vec::new(),
+                    }
+                } else {
+                    // Confirmed online: the offline "cannot tell the key" warning is answered.
+                    judged.retain(|j| !(j.issue.kind == Kind::KeyUnverifiable && j.location == cand.location));
+                    Issue {
+                        kind: Kind::OnlineVerified,
+                        message: format!("{key}: KMS confirmed the blob, made with {source_key_id}"),
+                        reasons: Vec::new(),
+                    }
+                }
+            }
+            online::Answer::Rejected { code, message } => Issue {
+                kind: online::kind_of(&code).unwrap_or(Kind::OnlineInvalidCiphertext),
+                message: format!(
+                    "{key}: KMS rejected the blob ({code}{}): {}",
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {message}")
+                    },
+                    online::explain(&code)
+                ),
+                reasons: Vec::new(),
+            },
+        };
+        judged.push(Judged {
+            value: cand.value,
+            location: cand.location,
+            info: KmsInfo {
+                kind: issue.kind.as_str().into(),
+                severity: self.policy.severity(issue.kind).as_str().into(),
+                reasons: Vec::new(),
+                ..cand.info
+            },
+            issue,
+        });
+    }
+}
+
+/// Where `check_file` puts what it finds.
+struct Collect<'a> {
+    judged: &'a mut Vec<Judged>,
+    seen: &'a mut BTreeMap<String, Vec<(String, Location, KmsInfo)>>,
+    /// Only in online mode.
+    candidates: Option<&'a mut Vec<Candidate>>,
 }
 
 struct FileCtx<'a> {
@@ -259,13 +478,12 @@ struct FileCtx<'a> {
     git_crypt_not_applied: bool,
 }
 
-fn check_file(
-    policy: &Policy,
-    file: &FileCtx<'_>,
-    x: &Extracted,
-    judged: &mut Vec<Judged>,
-    seen: &mut BTreeMap<String, Vec<(String, Location, KmsInfo)>>,
-) {
+fn check_file(policy: &Policy, file: &FileCtx<'_>, x: &Extracted, out: Collect<'_>) {
+    let Collect {
+        judged,
+        seen,
+        mut candidates,
+    } = out;
     let env = policy.environment(file.rel);
     let key_material_file = file.rel.ends_with(".env.keys");
     if let Some(meta) = &x.sops {
@@ -323,6 +541,25 @@ fn check_file(
         }
         let info = info_for(&class, slot, rule, env, policy);
         let location = location(file, slot.start, slot.end);
+        if let (Some(list), Class::Cipher(c)) = (candidates.as_deref_mut(), &class) {
+            if c.format == "aws-kms" {
+                let context = facts.sibling_context.clone().unwrap_or_else(|| {
+                    rule.context
+                        .iter()
+                        .flat_map(|r| &r.template)
+                        .map(|(k, v)| (k.clone(), v.replace("{env}", env.unwrap_or(""))))
+                        .collect()
+                });
+                list.push(Candidate {
+                    value: slot.value.clone(),
+                    location: location.clone(),
+                    info: info.clone(),
+                    keyset: rule.keyset_for(env).map(str::to_string),
+                    context,
+                    keyref: c.keyrefs.first().copied(),
+                });
+            }
+        }
         if env.is_some() && matches!(class, Class::Cipher(_) | Class::Plaintext(_) | Class::Unknown(_)) {
             seen.entry(slot.value.trim().to_string()).or_default().push((
                 file.display.to_string(),
@@ -589,9 +826,71 @@ fn read(p: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
     std::fs::read(p).map(Some).map_err(|e| crate::messages::io_reason(&e))
 }
 
-/// The files to check: (display path, filesystem path, project-relative path), sorted, only
-/// those some policy rule selects.
-fn files(cfg: &KmsConfig, errors: &mut Vec<ItemError>) -> Vec<(String, PathBuf, String)> {
+/// The staged files some policy rule selects (under `cfg.paths`), read from the index.
+fn staged_items(cfg: &KmsConfig, repo: Option<&git2::Repository>, errors: &mut Vec<ItemError>) -> Vec<Item> {
+    let Some(repo) = repo else {
+        errors.push(ItemError {
+            path: display_path(&cfg.root),
+            message: "--staged: not a git repository".into(),
+        });
+        return Vec::new();
+    };
+    let staged = match crate::source::git::staged_files(repo) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(ItemError {
+                path: display_path(&cfg.root),
+                message: e.message,
+            });
+            return Vec::new();
+        }
+    };
+    let workdir = crate::source::git::root_of(repo);
+    let workdir = workdir.canonicalize().unwrap_or(workdir);
+    let root = cfg.root.canonicalize().unwrap_or_else(|_| cfg.root.clone());
+    let wanted: Vec<PathBuf> = cfg
+        .paths
+        .iter()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for (oid, path) in staged {
+        let abs = workdir.join(&path);
+        if !wanted.iter().any(|w| abs.starts_with(w)) {
+            continue;
+        }
+        let rel = abs
+            .strip_prefix(&root)
+            .map(display_path)
+            .unwrap_or_else(|_| path.clone());
+        if !cfg.policy.selects_file(&rel) {
+            continue;
+        }
+        let git_crypt = repo
+            .get_attr(Path::new(&path), "filter", git2::AttrCheckFlags::INDEX_THEN_FILE)
+            .ok()
+            .flatten()
+            == Some("git-crypt");
+        match repo.find_blob(oid) {
+            Ok(b) => out.push(Item {
+                display: path,
+                rel,
+                source: Source::Staged {
+                    bytes: b.content().to_vec(),
+                    git_crypt,
+                },
+            }),
+            Err(e) => errors.push(ItemError {
+                path,
+                message: format!("reading the staged blob: {}", e.message()),
+            }),
+        }
+    }
+    out
+}
+
+/// The files to check, sorted, only those some policy rule selects.
+fn files(cfg: &KmsConfig, errors: &mut Vec<ItemError>) -> Vec<Item> {
     let root = cfg.root.canonicalize().unwrap_or_else(|_| cfg.root.clone());
     let mut out = Vec::new();
     for target in &cfg.paths {
@@ -637,7 +936,13 @@ fn files(cfg: &KmsConfig, errors: &mut Vec<ItemError>) -> Vec<(String, PathBuf, 
     }
     out.sort();
     out.dedup();
-    out
+    out.into_iter()
+        .map(|(display, p, rel)| Item {
+            display,
+            rel,
+            source: Source::Path(p),
+        })
+        .collect()
 }
 
 fn display_path(p: &Path) -> String {

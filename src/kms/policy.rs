@@ -6,7 +6,7 @@
 //! whose selectors match a slot decides it.
 
 use crate::messages::line_of;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -186,6 +186,21 @@ impl Keyset {
     pub fn pins(&self, keyref: &[u8; 32]) -> bool {
         self.key_refs.iter().any(|p| keyref.starts_with(p))
     }
+
+    /// Whether the keyset says which ARNs are right (`key_arns`, or `accounts`/`regions`).
+    pub fn checks_arns(&self) -> bool {
+        !self.key_arns.is_empty() || !self.accounts.is_empty() || !self.regions.is_empty()
+    }
+
+    /// Whether `arn` is a key of the keyset: listed, or of a listed account and region.
+    pub fn has_arn(&self, arn: &str) -> bool {
+        let part = |i: usize| arn.split(':').nth(i);
+        self.key_arns.iter().any(|a| a == arn)
+            || (self.key_arns.is_empty()
+                && (!self.accounts.is_empty() || !self.regions.is_empty())
+                && part(4).is_some_and(|a| self.accounts.is_empty() || self.accounts.iter().any(|x| x == a))
+                && part(3).is_some_and(|r| self.regions.is_empty() || self.regions.iter().any(|x| x == r)))
+    }
 }
 
 /// Encryption-context requirements of a rule.
@@ -257,9 +272,24 @@ pub struct Policy {
     warn_on: HashSet<Kind>,
     pub report_plaintext_length: bool,
     pub placeholders_allowed: bool,
+    /// `mode = "online"`: check online even without `--online`.
+    pub online: bool,
+    /// Learned pins (lockfile): a 32-byte key reference -> the key ARN KMS reported for it.
+    pub learned: HashMap<Vec<u8>, String>,
 }
 
 impl Policy {
+    /// Adds the pins of a lockfile learned by `kms learn --online`.
+    pub fn add_learned(&mut self, lock: &super::lockfile::Lockfile) {
+        self.learned.extend(lock.learned().map(|(r, a)| (r, a.to_string())));
+    }
+
+    /// The key of keyset `name` that online checks re-encrypt to: its first ARN, else alias.
+    pub fn destination_key(&self, name: &str) -> Option<&str> {
+        let ks = self.keysets.get(name)?;
+        ks.key_arns.first().or(ks.aliases.first()).map(String::as_str)
+    }
+
     /// The environment of a project-relative path (first match wins).
     pub fn environment(&self, rel: &str) -> Option<&str> {
         self.environments
@@ -407,7 +437,6 @@ fn kinds(list: &[String], file: &str, field: &str) -> Result<HashSet<Kind>, Poli
             Some(k) => {
                 out.insert(k);
             }
-            None if Kind::ONLINE.contains(&name.as_str()) => {}
             None => {
                 return Err(PolicyError(format!(
                     "{file}: field '{field}': unknown finding kind '{name}'"
@@ -442,19 +471,15 @@ fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyErr
         }
     }
     let d = spec.defaults;
-    match d.mode.as_deref() {
-        None | Some("offline") => {}
-        Some("online") => {
-            return Err(PolicyError(format!(
-                "{file}: field 'defaults.mode': online verification is not available in this build; use \"offline\""
-            )))
-        }
+    let online = match d.mode.as_deref() {
+        None | Some("offline") => false,
+        Some("online") => true,
         Some(other) => {
             return Err(PolicyError(format!(
                 "{file}: field 'defaults.mode': '{other}' is not offline or online"
             )))
         }
-    }
+    };
     let default_formats = d
         .formats
         .unwrap_or_else(|| FORMATS.iter().map(|s| s.to_string()).collect());
@@ -481,6 +506,7 @@ fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyErr
     }
     let env_names: HashSet<&str> = environments.iter().map(|e| e.name.as_str()).collect();
     let mut keysets = BTreeMap::new();
+    let mut learned = HashMap::new();
     for (name, k) in spec.keysets {
         if let Some(p) = &k.provider {
             if p != "aws-kms" {
@@ -499,23 +525,15 @@ fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyErr
         }
         if let Some(lock) = &k.key_refs_file {
             let p = dir.join(lock);
-            // A lockfile that does not exist yet means: no pins learned yet.
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                for (n, line) in text.lines().enumerate() {
-                    let t = line.trim();
-                    if t.is_empty() || t.starts_with('#') {
-                        continue;
-                    }
-                    let token = t.split_whitespace().next().unwrap_or("");
-                    refs.insert(parse_keyref(token).ok_or_else(|| {
-                        PolicyError(format!(
-                            "{}:{}: a key reference pin must be 12 to 64 hex digits",
-                            p.display(),
-                            n + 1
-                        ))
-                    })?);
+            // A lockfile that does not exist yet means: no pins learned yet. Learned pins (with
+            // an ARN) are judged by their ARN, hand-written ones pin the keyset directly.
+            let l = super::lockfile::Lockfile::read(&p).map_err(PolicyError)?;
+            for (r, arn) in &l.pins {
+                if arn.is_none() {
+                    refs.insert(parse_keyref(r).expect("the lockfile reader checked the pin"));
                 }
             }
+            learned.extend(l.learned().map(|(r, a)| (r, a.to_string())));
         }
         keysets.insert(
             name.clone(),
@@ -617,6 +635,8 @@ fn compile(spec: PolicySpec, file: &str, dir: &Path) -> Result<Policy, PolicyErr
         warn_on,
         report_plaintext_length: d.report_plaintext_length.unwrap_or(true),
         placeholders_allowed: d.placeholders_allowed.unwrap_or(true),
+        online,
+        learned,
     })
 }
 
@@ -750,7 +770,7 @@ mod tests {
         assert!(err("[defaults]\nfail_on = ['oops']\n").contains("unknown finding kind 'oops'"));
         assert!(err("[[rules]]\nid = 'a'\nfiles = ['x']\nkeyset = 'nope'\n").contains("no keyset named 'nope'"));
         assert!(err("[keysets.k]\nkey_refs = ['abc']\n").contains("hex digits"));
-        assert!(err("[defaults]\nmode = 'online'\n").contains("not available in this build"));
+        assert!(err("[defaults]\nmode = 'sometimes'\n").contains("is not offline or online"));
     }
 
     #[test]

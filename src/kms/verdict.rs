@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::policy::{Policy, Require, Rule};
+use super::policy::{Keyset, Policy, Require, Rule};
 use super::recognise::{Cipher, Class};
 
 /// A finding kind (spec §5.3). Findings carry it as `kms/<kind>` in `rule_id`.
@@ -25,6 +25,11 @@ pub enum Kind {
     WeakAlgorithm,
     CrossEnvironmentReuse,
     OrphanedSopsValue,
+    OnlineVerified,
+    OnlineInvalidCiphertext,
+    OnlineIncorrectKey,
+    OnlineKeyUnusable,
+    OnlineAccessDenied,
 }
 
 /// How bad a finding is; only errors make the command exit with the findings code.
@@ -47,7 +52,7 @@ impl Severity {
 
 impl Kind {
     /// Every kind, in the order of the spec's table.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 21] = [
         Kind::PlaintextSecret,
         Kind::Placeholder,
         Kind::NotValid,
@@ -64,15 +69,11 @@ impl Kind {
         Kind::WeakAlgorithm,
         Kind::CrossEnvironmentReuse,
         Kind::OrphanedSopsValue,
-    ];
-
-    /// Kinds of the online mode: accepted in `fail_on`/`warn_on` but never produced offline.
-    pub const ONLINE: [&'static str; 5] = [
-        "online-verified",
-        "online-invalid-ciphertext",
-        "online-incorrect-key",
-        "online-key-unusable",
-        "online-access-denied",
+        Kind::OnlineVerified,
+        Kind::OnlineInvalidCiphertext,
+        Kind::OnlineIncorrectKey,
+        Kind::OnlineKeyUnusable,
+        Kind::OnlineAccessDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +94,11 @@ impl Kind {
             Kind::WeakAlgorithm => "weak-algorithm",
             Kind::CrossEnvironmentReuse => "cross-environment-reuse",
             Kind::OrphanedSopsValue => "orphaned-sops-value",
+            Kind::OnlineVerified => "online-verified",
+            Kind::OnlineInvalidCiphertext => "online-invalid-ciphertext",
+            Kind::OnlineIncorrectKey => "online-incorrect-key",
+            Kind::OnlineKeyUnusable => "online-key-unusable",
+            Kind::OnlineAccessDenied => "online-access-denied",
         }
     }
 
@@ -108,7 +114,9 @@ impl Kind {
             | Kind::UnknownFormatVersion
             | Kind::KeyUnverifiable
             | Kind::WeakAlgorithm
-            | Kind::CrossEnvironmentReuse => Severity::Warning,
+            | Kind::CrossEnvironmentReuse
+            | Kind::OnlineAccessDenied => Severity::Warning,
+            Kind::OnlineVerified => Severity::Info,
             _ => Severity::Error,
         }
     }
@@ -211,11 +219,23 @@ pub fn judge(class: &Class, facts: &SlotFacts<'_>, rule: &Rule, policy: &Policy)
 
 fn cipher(c: &Cipher, facts: &SlotFacts<'_>, rule: &Rule, policy: &Policy) -> Vec<Issue> {
     let key = facts.key;
+    let keyset = rule
+        .keyset_for(facts.environment)
+        .and_then(|name| policy.keysets.get(name));
     if let Some(emu) = c.emulator {
-        return vec![issue(
+        let mut out = vec![issue(
             Kind::EmulatorCiphertext,
             format!("{key} holds a blob made by a KMS emulator ({emu}), not by AWS KMS"),
         )];
+        // Pins learned against the same emulator still tell the keys apart.
+        if let Some(ks) = keyset {
+            out.extend(
+                key_issues(c, key, ks, policy)
+                    .into_iter()
+                    .filter(|i| i.kind == Kind::WrongKey),
+            );
+        }
+        return out;
     }
     let mut out = Vec::new();
     if rule.require == Require::Reference {
@@ -239,53 +259,24 @@ fn cipher(c: &Cipher, facts: &SlotFacts<'_>, rule: &Rule, policy: &Policy) -> Ve
     if let Some(w) = &c.weak {
         out.push(issue(Kind::WeakAlgorithm, format!("{key}: {w}")));
     }
-    // Key checks.
-    let arns: Vec<&str> = if c.format == "sops" {
-        facts
-            .sops
-            .map(|s| s.kms_arns.iter().map(String::as_str).collect())
-            .unwrap_or_default()
-    } else {
-        c.key_ids.iter().map(String::as_str).collect()
-    };
-    if let Some(ks) = rule
-        .keyset_for(facts.environment)
-        .and_then(|name| policy.keysets.get(name))
-    {
-        let arn_ok = |arn: &&str| {
-            ks.key_arns.iter().any(|a| a == arn)
-                || (ks.key_arns.is_empty()
-                    && (!ks.accounts.is_empty() || !ks.regions.is_empty())
-                    && arn_part(arn, 4).is_some_and(|a| ks.accounts.is_empty() || ks.accounts.iter().any(|x| x == a))
-                    && arn_part(arn, 3).is_some_and(|r| ks.regions.is_empty() || ks.regions.iter().any(|x| x == r)))
+    if let Some(ks) = keyset {
+        let arns: Vec<&str> = if c.format == "sops" {
+            facts
+                .sops
+                .map(|s| s.kms_arns.iter().map(String::as_str).collect())
+                .unwrap_or_default()
+        } else {
+            c.key_ids.iter().map(String::as_str).collect()
         };
-        let can_check_arns = !ks.key_arns.is_empty() || !ks.accounts.is_empty() || !ks.regions.is_empty();
-        if !arns.is_empty() && can_check_arns {
-            if let Some(bad) = arns.iter().find(|a| !arn_ok(a)) {
+        if !arns.is_empty() && ks.checks_arns() {
+            if let Some(bad) = arns.iter().find(|a| !ks.has_arn(a)) {
                 out.push(issue(
                     Kind::WrongKey,
                     format!("{key} is encrypted under {bad}, not a key of keyset '{}'", ks.name),
                 ));
             }
-        } else if !c.keyrefs.is_empty() && !ks.key_refs.is_empty() {
-            if let Some(bad) = c.keyrefs.iter().find(|r| !ks.pins(r)) {
-                out.push(issue(
-                    Kind::WrongKey,
-                    format!(
-                        "{key}: key reference {} is not pinned in keyset '{}'",
-                        &hex(bad)[..12],
-                        ks.name
-                    ),
-                ));
-            }
-        } else if c.format == "aws-kms" || c.format == "aws-esdk" || c.format == "sops" {
-            out.push(issue(
-                Kind::KeyUnverifiable,
-                format!(
-                    "{key}: a valid {} ciphertext, but keyset '{}' has no key reference pins or ARNs to check it against offline",
-                    c.format, ks.name
-                ),
-            ));
+        } else {
+            out.extend(key_issues(c, key, ks, policy));
         }
     }
     // Encryption context: bound by KMS (raw blobs, ESDK, sops' data key) only.
@@ -330,6 +321,45 @@ fn cipher(c: &Cipher, facts: &SlotFacts<'_>, rule: &Rule, policy: &Policy) -> Ve
     out
 }
 
+/// Key checks of a blob's key references: a learned pin (lockfile) is judged by its ARN, a
+/// hand-written pin by membership; a reference neither knows is `key-unverifiable`.
+fn key_issues(c: &Cipher, key: &str, ks: &Keyset, policy: &Policy) -> Vec<Issue> {
+    let mut unknown = c.keyrefs.is_empty();
+    for r in &c.keyrefs {
+        let fp = &hex(r)[..12];
+        match policy.learned.get(&r[..]).filter(|_| ks.checks_arns()) {
+            Some(arn) if ks.has_arn(arn) => {}
+            Some(arn) => {
+                return vec![issue(
+                    Kind::WrongKey,
+                    format!(
+                        "{key}: key reference {fp} was learned as {arn}, not a key of keyset '{}'",
+                        ks.name
+                    ),
+                )]
+            }
+            None if ks.key_refs.is_empty() => unknown = true,
+            None if ks.pins(r) => {}
+            None => {
+                return vec![issue(
+                    Kind::WrongKey,
+                    format!("{key}: key reference {fp} is not pinned in keyset '{}'", ks.name),
+                )]
+            }
+        }
+    }
+    if unknown && matches!(c.format, "aws-kms" | "aws-esdk" | "sops") {
+        return vec![issue(
+            Kind::KeyUnverifiable,
+            format!(
+                "{key}: a valid {} ciphertext, but keyset '{}' has no key reference pins or ARNs to check it against offline",
+                c.format, ks.name
+            ),
+        )];
+    }
+    Vec::new()
+}
+
 fn discover_context(c: &Cipher, facts: &SlotFacts<'_>, sources: &[String]) -> Option<BTreeMap<String, String>> {
     for s in sources {
         let found = if s.starts_with("sibling:") {
@@ -346,10 +376,6 @@ fn discover_context(c: &Cipher, facts: &SlotFacts<'_>, sources: &[String]) -> Op
         }
     }
     None
-}
-
-fn arn_part(arn: &str, i: usize) -> Option<&str> {
-    arn.split(':').nth(i)
 }
 
 /// Lowercase hex.

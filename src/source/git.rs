@@ -417,6 +417,19 @@ fn is_content_delta(delta: &git2::DiffDelta<'_>) -> bool {
     )
 }
 
+/// The staged content: (blob, repository-relative path) of every file the index adds or
+/// changes against HEAD, once per path (for `kms check --staged`).
+pub fn staged_files(repo: &Repository) -> Result<Vec<(Oid, String)>, UserError> {
+    let mut out: Vec<(Oid, String)> = enumerate_staged(repo)?
+        .occurrences
+        .into_iter()
+        .map(|o| (o.blob, o.path))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out.dedup_by(|a, b| a.1 == b.1);
+    Ok(out)
+}
+
 fn enumerate_staged(repo: &Repository) -> Result<Enumerated, UserError> {
     let index = repo.index().map_err(|e| git_err("reading the index", &e))?;
     let head_tree = match repo.head() {

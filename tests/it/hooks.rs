@@ -228,7 +228,8 @@ fn installed_pre_push_hook_blocks_git_push() {
 // The pre-commit framework
 
 /// How to run `pre-commit`: the one on PATH, or one installed (once per target dir) into a
-/// venv under the target's temp dir and run as `<venv>/bin/python -m pre_commit`.
+/// venv under the target's temp dir (`util::python_venv`) and run as
+/// `<venv>/bin/python -m pre_commit`.
 fn pre_commit() -> &'static [OsString] {
     static ARGV: OnceLock<Vec<OsString>> = OnceLock::new();
     ARGV.get_or_init(|| {
@@ -239,42 +240,8 @@ fn pre_commit() -> &'static [OsString] {
         {
             return vec!["pre-commit".into()];
         }
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let venv = tmp.join("pre-commit-venv");
-        let python = venv.join("bin/python");
-        let argv = vec![python.clone().into(), "-m".into(), "pre_commit".into()];
-        if python.exists() {
-            return argv;
-        }
-        // Built beside and renamed into place, so a concurrent or interrupted run never leaves
-        // half a venv where the next run looks. (The venv's own scripts keep the staging path in
-        // their shebangs, hence `python -m pre_commit`.)
-        let staging = tmp.join(format!("pre-commit-venv.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let run = |cmd: &mut Command| {
-            let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-            assert!(
-                out.status.success(),
-                "{cmd:?} failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(Command::new("python3").args(["-m", "venv"]).arg(&staging));
-        run(Command::new(staging.join("bin/python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "pre-commit",
-        ]));
-        if std::fs::rename(&staging, &venv).is_err() {
-            // Another run got there first.
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        assert!(python.exists(), "no venv at {}", venv.display());
-        argv
+        let python = crate::util::python_venv("pre-commit-venv", &["pre-commit"]);
+        vec![python.into(), "-m".into(), "pre_commit".into()]
     })
 }
 
@@ -420,6 +387,26 @@ fn pre_commit_framework_rust_hooks() {
     assert!(text.contains(&c2.to_string()[..7]), "{text}");
 
     let out = push(c0, c1);
+    assert_eq!(code(&out), 0, "{}", both(&out));
+    assert!(both(&out).contains("Passed"), "{}", both(&out));
+
+    // The encryption check on the staged config: plaintext fails, a ciphertext passes.
+    repo.add(".env.production", format!("GOLD_API_KEY={}\n", fake::base62(32, 73)));
+    let out = try_repo(&repo, home.path(), "leakseal-kms", &[], env);
+    let text = both(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(
+        text.contains("kms/plaintext-secret") && text.contains(".env.production:1"),
+        "{text}"
+    );
+    let blob = std::fs::read_to_string(crate::util::fixture("kms/valid/aws-kms.env")).unwrap();
+    let blob = blob
+        .lines()
+        .find(|l| l.starts_with("GOLD_API_KEY="))
+        .unwrap()
+        .to_string();
+    repo.add(".env.production", format!("{blob}\n"));
+    let out = try_repo(&repo, home.path(), "leakseal-kms", &[], env);
     assert_eq!(code(&out), 0, "{}", both(&out));
     assert!(both(&out).contains("Passed"), "{}", both(&out));
     eprintln!("pre-commit rust hooks: first build {first_build:.1?}, then {second:.1?} and {third:.1?} per try-repo");

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{code, fixture, json, stderr, stdout, Tree};
+use crate::util::{code, fixture, json, stderr, stdout, TestRepo, Tree};
 
 /// Copies `fixtures/kms/<dir>` into a fresh tree (fixtures are excluded from the default
 /// policy inside this repository, so checks run on a copy).
@@ -261,4 +261,98 @@ fn scanner_does_not_report_recognised_ciphertexts() {
         format!("password: \"{}\"\n", crate::util::fake::base62(24, 3)),
     );
     assert_eq!(code(&t.run(&["scan", "."])), 1);
+}
+
+/// The valid synthetic v2 blob line of the `valid` fixtures (`GOLD_API_KEY=AQICAH…`).
+fn valid_blob_line() -> String {
+    let text = std::fs::read_to_string(fixture("kms/valid/aws-kms.env")).unwrap();
+    text.lines()
+        .find(|l| l.starts_with("GOLD_API_KEY="))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn staged_checks_the_index_not_the_work_tree() {
+    let repo = TestRepo::new();
+    let blob = valid_blob_line();
+    let plain = format!("GOLD_API_KEY={}\n", crate::util::fake::base62(32, 11));
+    repo.commit_files("init", &[("README.md", "hello\n")]);
+    // Plaintext staged, the work tree already fixed: --staged judges what is committed.
+    repo.write(".env.production", format!("{blob}\n"));
+    repo.stage_content(".env.production", &plain);
+    let out = repo.run(&["kms", "check", "--staged", "-f", "json"]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(kinds(&out), [k("plaintext-secret", ".env.production", 1)]);
+    assert_eq!(code(&repo.run(&["kms", "check", "."])), 0);
+    // The reverse: a valid blob staged over a plaintext work tree passes.
+    repo.write(".env.production", &plain);
+    repo.stage_content(".env.production", format!("{blob}\n"));
+    let out = repo.run(&["kms", "check", "--staged"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&repo.run(&["kms", "check", "."])), 1);
+}
+
+#[test]
+fn staged_skips_files_the_commit_does_not_change() {
+    let repo = TestRepo::new();
+    let plain = format!("GOLD_API_KEY={}\n", crate::util::fake::base62(32, 12));
+    repo.commit_files("old", &[(".env.production", plain.as_str())]);
+    let out = repo.run(&["kms", "check", "--staged"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("in 0 files"), "{}", stderr(&out));
+    // A path argument narrows the staged files.
+    repo.add("config/.env.staging", &plain);
+    let out = repo.run(&["kms", "check", "--staged", "-f", "json", "config"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(kinds(&out), [k("plaintext-secret", "config/.env.staging", 1)]);
+    let out = repo.run(&["kms", "check", "--staged", "elsewhere"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
+
+#[test]
+fn staged_outside_a_repository_exits_2() {
+    let tree = Tree::new();
+    tree.write(".env", "A_TOKEN=plain-token-value\n");
+    let out = tree.run(&["kms", "check", "--staged"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--staged: not a git repository"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn lockfile_pins_decide_wrong_key_offline() {
+    let tree = Tree::new();
+    let blob = valid_blob_line();
+    tree.write(".env.production", format!("{blob}\n"));
+    let policy = "[kms]\nversion = 1\n[kms.keysets.app]\nkey_arns = ['arn:aws:kms:eu-west-1:111122223333:key/a']\n\
+                  [[kms.rules]]\nid = 'r'\nfiles = ['.env.production']\nkeys = ['*_API_KEY']\nkeyset = 'app'\n";
+    tree.write(".leakseal.toml", policy);
+    let out = tree.run(&["kms", "check", "-f", "json", "."]);
+    assert_eq!(kinds(&out), [k("key-unverifiable", ".env.production", 1)]);
+    // The synthetic vector's key reference is 32 bytes of 0x11.
+    let key_ref = "11".repeat(32);
+    let lock = |arn: &str| format!("version = 1\n\n[[pin]]\nkey_ref = \"{key_ref}\"\nkey_arn = \"{arn}\"\n");
+    tree.write(".leakseal-kms.lock", lock("arn:aws:kms:eu-west-1:111122223333:key/a"));
+    let out = tree.run(&["kms", "check", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(kinds(&out), []);
+    tree.write(
+        ".leakseal-kms.lock",
+        lock("arn:aws:kms:eu-west-1:111122223333:key/other"),
+    );
+    let out = tree.run(&["kms", "check", "-f", "json", "."]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(kinds(&out), [k("wrong-key", ".env.production", 1)]);
+    assert!(stdout(&out).contains("key/other"), "{}", stdout(&out));
+    // --lockfile names another file; a broken one is a one-line error.
+    tree.write("ci/pins.lock", "version = 1\n[[pin]]\nkey_ref = 'zz'\nkey_arn = 'a'\n");
+    let out = tree.run(&["kms", "check", "--lockfile", "ci/pins.lock", "."]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let out = tree.run(&["kms", "check", "--lockfile", "missing.lock", "."]);
+    assert_eq!(code(&out), 2);
 }

@@ -16,6 +16,8 @@ mod help;
 #[cfg(unix)]
 mod hooks;
 mod kms;
+#[cfg(unix)]
+mod kms_online;
 mod matcher;
 mod reports;
 mod self_scan;

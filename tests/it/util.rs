@@ -560,3 +560,39 @@ pub fn git_locations(o: &Output) -> Vec<GitLoc> {
     }
     out
 }
+
+/// The Python of a venv `name` under the target's temp dir with `packages` installed from
+/// PyPI, created on first use (once per target dir). It is built beside and renamed into place,
+/// so a concurrent or interrupted run never leaves half a venv where the next run looks. (The
+/// venv's own scripts keep the staging path in their shebangs: run tools as `python -m tool`.)
+#[cfg(unix)]
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    use std::process::Command;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let venv = tmp.join(name);
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return python;
+    }
+    let staging = tmp.join(format!("{name}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(Command::new("python3").args(["-m", "venv"]).arg(&staging));
+    run(Command::new(staging.join("bin/python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(packages));
+    if std::fs::rename(&staging, &venv).is_err() {
+        // Another run got there first.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    assert!(python.exists(), "no venv at {}", venv.display());
+    python
+}

@@ -367,7 +367,15 @@ fn is_uuid(b: &[u8]) -> bool {
         })
 }
 
-/// moto / LocalStack (key UUID first) and local-kms (length-prefixed key ARN first).
+/// An emulator blob names its key in clear instead of carrying an AWS key reference; its key
+/// reference (for reports, pins and the lockfile) is the SHA-256 of that key id.
+fn emulator_keyref(id: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(id).into()
+}
+
+/// Blobs of local KMS emulators (spec §1.8): moto/LocalStack (key UUID ‖ IV ‖ tag ‖ ciphertext)
+/// and local-kms (length-prefixed key ARN ‖ key version ‖ ciphertext).
 pub fn emulator(b: &[u8]) -> Option<Class> {
     if b.len() > 36 + 12 + 16 && is_uuid(&b[..36]) {
         let id = String::from_utf8_lossy(&b[..36]).into_owned();
@@ -375,6 +383,7 @@ pub fn emulator(b: &[u8]) -> Option<Class> {
             format: "aws-kms",
             version: "moto/LocalStack".into(),
             emulator: Some("moto or LocalStack"),
+            keyrefs: vec![emulator_keyref(&b[..36])],
             key_ids: vec![id],
             plaintext_len: Some(b.len() - 64),
             ..Cipher::default()
@@ -386,6 +395,7 @@ pub fn emulator(b: &[u8]) -> Option<Class> {
             format: "aws-kms",
             version: "local-kms".into(),
             emulator: Some("local-kms"),
+            keyrefs: vec![emulator_keyref(&b[1..1 + n])],
             key_ids: vec![String::from_utf8_lossy(&b[1..1 + n]).into_owned()],
             ..Cipher::default()
         }));
