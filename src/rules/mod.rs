@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod embedded;
+pub mod keywords;
 pub mod load;
 pub mod pattern;
 pub mod re2;
@@ -13,8 +14,9 @@ pub mod schema;
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
+pub use keywords::KeywordAutomaton;
 pub use load::{ConfigError, RuleSource};
 pub use pattern::LazyRegex;
 pub use schema::{Confidence, ExampleSpec};
@@ -192,7 +194,7 @@ pub struct Ruleset {
     /// The distinct keywords; pattern i of the automaton is `keywords[i]`.
     keywords: Vec<String>,
     /// Keyword automaton, built on first use (see `small_input`).
-    keyword_ac: OnceLock<Option<AhoCorasick>>,
+    keyword_ac: OnceLock<Option<KeywordAutomaton>>,
     /// Set before scanning a few small inputs (a staged change, one file): build an automaton
     /// that is quick to build rather than quick to run.
     small_input: std::sync::atomic::AtomicBool,
@@ -253,7 +255,7 @@ impl Ruleset {
     }
 
     /// The keyword automaton, if any rule has keywords.
-    pub fn keyword_automaton(&self) -> Option<&AhoCorasick> {
+    pub fn keyword_automaton(&self) -> Option<&KeywordAutomaton> {
         self.keyword_ac
             .get_or_init(|| {
                 if self.keywords.is_empty() {
@@ -261,21 +263,9 @@ impl Ruleset {
                 }
                 // A DFA is ~2x faster to search than the automatic choice for a few hundred
                 // case-insensitive keywords (PERF-NOTES.md) but takes ~3 ms to build: worth it
-                // for a tree, not for a staged change. Standard match semantics keep
-                // overlapping search possible, so a keyword inside another still triggers.
-                let kind = if self.small_input.load(std::sync::atomic::Ordering::Relaxed) {
-                    AhoCorasickKind::ContiguousNFA
-                } else {
-                    AhoCorasickKind::DFA
-                };
-                Some(
-                    AhoCorasickBuilder::new()
-                        .ascii_case_insensitive(true)
-                        .match_kind(MatchKind::Standard)
-                        .kind(Some(kind))
-                        .build(&self.keywords)
-                        .expect("keyword automaton from plain strings"),
-                )
+                // for a tree, not for a staged change.
+                let small = self.small_input.load(std::sync::atomic::Ordering::Relaxed);
+                Some(KeywordAutomaton::new(&self.keywords, small))
             })
             .as_ref()
     }

@@ -75,6 +75,7 @@ const B64: u8 = 1;
 const HEX: u8 = 2;
 const STD: u8 = 4;
 const URL: u8 = 8;
+const UPPER: u8 = 16;
 
 /// Character classes: base64 alphabet (with which variant), hex digits.
 static CLASS: [u8; 256] = {
@@ -88,6 +89,9 @@ static CLASS: [u8; 256] = {
         }
         if b.is_ascii_hexdigit() {
             k |= HEX;
+        }
+        if b.is_ascii_uppercase() {
+            k |= UPPER;
         }
         if b == b'+' || b == b'/' {
             k |= B64 | STD;
@@ -128,6 +132,7 @@ pub fn find(bytes: &[u8]) -> Vec<Decoded> {
 fn find_base64_and_hex(bytes: &[u8], out: &mut Vec<Decoded>) {
     let n = bytes.len();
     let b64 = |b: u8| CLASS[b as usize] & B64 != 0;
+    let mut chars: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     // Runs shorter than MIN_BASE64 are never decoded, so look MIN_BASE64 - 1 bytes ahead: if
     // that byte is not base64, no run long enough starts before it. Most text is skipped
@@ -145,7 +150,7 @@ fn find_base64_and_hex(bytes: &[u8], out: &mut Vec<Decoded>) {
         let start = i;
         let mut kinds = 0u8;
         // The run's characters without line breaks and indentation.
-        let mut chars: Vec<(usize, usize)> = Vec::new();
+        chars.clear();
         let mut seg_start = i;
         let end = loop {
             while i < n && CLASS[bytes[i] as usize] & B64 != 0 {
@@ -185,12 +190,12 @@ fn find_base64_and_hex(bytes: &[u8], out: &mut Vec<Decoded>) {
         if len < MIN_BASE64 {
             continue;
         }
-        let joined: Vec<u8> = if chars.len() == 1 {
-            bytes[start..end].to_vec()
+        let joined: std::borrow::Cow<'_, [u8]> = if chars.len() == 1 {
+            std::borrow::Cow::Borrowed(&bytes[start..end])
         } else {
             chars.iter().flat_map(|&(s, e)| bytes[s..e].iter().copied()).collect()
         };
-        let all_hex = kinds & !(HEX | B64) == 0 && joined.iter().all(|&b| CLASS[b as usize] & HEX != 0);
+        let all_hex = joined.iter().all(|&b| CLASS[b as usize] & HEX != 0);
         if all_hex && joined.len() >= MIN_HEX && joined.len() % 2 == 0 {
             if let Some(text) = decode_hex(&joined) {
                 out.push(Decoded {
@@ -203,7 +208,10 @@ fn find_base64_and_hex(bytes: &[u8], out: &mut Vec<Decoded>) {
                 continue;
             }
         }
-        if kinds & STD != 0 && kinds & URL != 0 {
+        // Base64 of text always has capitals (the first character of each group encodes the
+        // top bits of an ASCII byte: I..f); long snake_case identifiers and rules of dashes
+        // have none.
+        if kinds & UPPER == 0 || (kinds & STD != 0 && kinds & URL != 0) {
             continue;
         }
         if let Some(text) = decode_base64(&joined, kinds & URL != 0) {
@@ -265,9 +273,15 @@ fn find_percent(bytes: &[u8], out: &mut Vec<Decoded>) {
             e += 1;
         }
         next = e;
+        // Most `%` are format strings or arithmetic: count real escapes before decoding.
+        let escapes = (s..e.saturating_sub(2))
+            .filter(|&i| bytes[i] == b'%' && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit())
+            .count();
+        if escapes < 2 || e - s < 16 {
+            continue;
+        }
         let mut text = Vec::with_capacity(e - s);
         let mut map = Vec::with_capacity(e - s);
-        let mut escapes = 0;
         let mut i = s;
         while i < e {
             let hex = bytes.get(i + 1..i + 3).filter(|_| i + 3 <= e);
@@ -278,7 +292,6 @@ fn find_percent(bytes: &[u8], out: &mut Vec<Decoded>) {
                 Some(v) if bytes[i] == b'%' => {
                     text.push(v);
                     map.push(i as u32);
-                    escapes += 1;
                     i += 3;
                 }
                 _ => {
@@ -288,7 +301,7 @@ fn find_percent(bytes: &[u8], out: &mut Vec<Decoded>) {
                 }
             }
         }
-        if escapes >= 2 && text.len() >= 16 && is_text(&text) && e <= u32::MAX as usize {
+        if text.len() >= 16 && is_text(&text) && e <= u32::MAX as usize {
             out.push(Decoded {
                 start: s,
                 end: e,

@@ -278,14 +278,14 @@ impl<'r> Scanner<'r> {
             self.set_whole(r);
         }
         let Some(ac) = rules.keyword_automaton() else { return };
-        for hit in ac.find_overlapping_iter(bytes) {
-            for &r in rules.rules_for_keyword(hit.pattern().as_usize()) {
+        ac.for_each_hit(bytes, |pattern, hit_start, hit_end| {
+            for &r in rules.rules_for_keyword(pattern) {
                 let ri = r as usize;
                 match &mut self.plans[ri] {
                     Plan::Whole => continue,
                     Plan::Windows(w) => {
                         if let Some(last) = w.last() {
-                            if hit.start() >= last.0 && hit.end() <= last.1 {
+                            if hit_start >= last.0 && hit_end <= last.1 {
                                 continue;
                             }
                         }
@@ -296,7 +296,7 @@ impl<'r> Scanner<'r> {
                     self.set_whole(r);
                     continue;
                 };
-                let win = window(bytes, hit.start(), hit.end(), n);
+                let win = window(bytes, hit_start, hit_end, n);
                 match &mut self.plans[ri] {
                     Plan::Windows(w) => match w.last_mut() {
                         Some(last) if win.0 <= last.1 => {
@@ -311,7 +311,7 @@ impl<'r> Scanner<'r> {
                     }
                 }
             }
-        }
+        });
     }
 
     fn set_whole(&mut self, r: u32) {

@@ -62,12 +62,12 @@ impl Scanner<'_> {
         let mut traces: Vec<RuleTrace> = Vec::new();
         let mut keyword_hits: Vec<(u32, String, usize)> = Vec::new();
         if let Some(ac) = rules.keyword_automaton() {
-            for hit in ac.find_overlapping_iter(&bytes[ls..le]) {
-                let kw = String::from_utf8_lossy(&bytes[ls + hit.start()..ls + hit.end()]).to_ascii_lowercase();
-                for &r in rules.rules_for_keyword(hit.pattern().as_usize()) {
-                    keyword_hits.push((r, kw.clone(), hit.start() + 1));
+            ac.for_each_hit(&bytes[ls..le], |pattern, start, end| {
+                let kw = String::from_utf8_lossy(&bytes[ls + start..ls + end]).to_ascii_lowercase();
+                for &r in rules.rules_for_keyword(pattern) {
+                    keyword_hits.push((r, kw.clone(), start + 1));
                 }
-            }
+            });
         }
         let mut candidates_rules: Vec<u32> = keyword_hits.iter().map(|h| h.0).collect();
         candidates_rules.extend(rules.always_rules.iter().copied());
