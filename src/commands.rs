@@ -232,6 +232,7 @@ pub fn rules_explain(rules: &Ruleset, id: &str) -> Result<ExitStatus, UserError>
     let mut t = String::new();
     t.push_str(&format!("{}\n  {}\n", r.id, r.description));
     t.push_str(&format!("  confidence: {}\n", r.confidence.as_str()));
+    t.push_str(&format!("  severity: {}\n", r.severity.as_str()));
     if !r.tags.is_empty() {
         t.push_str(&format!("  tags: {}\n", r.tags.join(", ")));
     }

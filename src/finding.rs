@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::rules::{Confidence, Ruleset};
+use crate::rules::{Confidence, Ruleset, Severity};
 use crate::scan::{BlobMatch, Context, Position, Via};
 
 /// Salt used for fingerprints when no baseline provides one. Public, so it only stops
@@ -165,6 +165,7 @@ pub struct Finding {
     pub rule_id: String,
     pub description: String,
     pub confidence: Confidence,
+    pub severity: Severity,
     pub tags: Vec<String>,
     pub secret: Secret,
     pub fingerprint: String,
@@ -195,11 +196,13 @@ pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
                 rule_id: rule.id.clone(),
                 description: rule.description.clone(),
                 confidence: rule.confidence,
+                severity: rule.severity,
                 tags: rule.tags.clone(),
                 fingerprint: fingerprint(salt, &rule.id, &m.secret),
                 entropy: crate::scan::shannon(&m.secret),
                 secret: Secret::new(m.secret),
-                locations: Vec::new(),
+                // Most findings have one location; Vec would reserve four.
+                locations: Vec::with_capacity(1),
                 history: None,
                 kms: None,
             })

@@ -262,6 +262,7 @@ fn suppression_trace(cfg: &ScanConfig, out: &mut String, rule: &str, secret: &[u
         rule_id: rule.to_string(),
         description: String::new(),
         confidence: crate::rules::Confidence::Low,
+        severity: crate::rules::Severity::Low,
         tags: Vec::new(),
         secret: Secret::new(secret.to_vec()),
         fingerprint: fp.clone(),

@@ -725,6 +725,11 @@ fn group(judged: Vec<Judged>, salt: &str) -> Vec<Finding> {
                 "warning" => Confidence::Medium,
                 _ => Confidence::Low,
             },
+            severity: match j.info.severity.as_str() {
+                "error" => crate::rules::Severity::High,
+                "warning" => crate::rules::Severity::Medium,
+                _ => crate::rules::Severity::Info,
+            },
             tags: vec!["kms".into(), j.info.severity.clone()],
             fingerprint: fingerprint(salt, &rule_id, j.value.as_bytes()),
             entropy: crate::scan::shannon(j.value.as_bytes()),

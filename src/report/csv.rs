@@ -9,10 +9,11 @@ use std::io::{self, Write};
 
 use super::{context_line, shown_secret, ContextView, Report, ReportOptions};
 
-const HEADER: [&str; 18] = [
+const HEADER: [&str; 19] = [
     "rule_id",
     "description",
     "confidence",
+    "severity",
     "secret",
     "fingerprint",
     "path",
@@ -43,6 +44,7 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
                 text(&f.rule_id),
                 text(&f.description),
                 f.confidence.as_str().to_string(),
+                f.severity.as_str().to_string(),
                 text(&shown_secret(f, opts)),
                 f.fingerprint.clone(),
                 text(&loc.path),

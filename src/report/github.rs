@@ -1,4 +1,4 @@
-//! GitHub Actions workflow commands: one `::error` (or `::warning` for low-confidence rules)
+//! GitHub Actions workflow commands: one `::error` (or `::warning` for low/info severity)
 //! annotation per location, which GitHub shows on the pull request's diff, and one per item
 //! that could not be scanned.
 //!
@@ -9,13 +9,13 @@
 use std::io::{self, Write};
 
 use super::{provenance, shown_secret, Report, ReportOptions};
-use crate::rules::Confidence;
+use crate::rules::Severity;
 
 /// Writes one workflow command per location. An empty report writes nothing. Context lines are
 /// not repeated: the annotation sits on the line itself.
 pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
     for f in &report.findings {
-        let command = if f.confidence == Confidence::Low {
+        let command = if f.severity <= Severity::Low {
             "warning"
         } else {
             "error"

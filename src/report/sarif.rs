@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{context_line, provenance, shown_secret, ContextView, Report, ReportOptions};
 use crate::finding::{Finding, Location};
-use crate::rules::Confidence;
+use crate::rules::Severity;
 
 /// GitHub code scanning rejects runs with more results than this; we keep the most confident.
 pub const MAX_RESULTS: usize = 25_000;
@@ -137,20 +137,22 @@ fn log(report: &Report, opts: ReportOptions, limit: usize) -> Value {
     })
 }
 
-/// GitHub's `security-severity` (a CVSS-like score) and SARIF level for a confidence: a
-/// confidently detected live secret is critical.
-fn severity(c: Confidence) -> (&'static str, &'static str) {
-    match c {
-        Confidence::High => ("9.0", "error"),
-        Confidence::Medium => ("7.5", "error"),
-        Confidence::Low => ("5.0", "warning"),
+/// GitHub's `security-severity` (a CVSS-like score: 9.0 and up shows as critical) and the
+/// SARIF level for a finding's severity.
+fn severity(s: Severity) -> (&'static str, &'static str) {
+    match s {
+        Severity::Critical => ("9.5", "error"),
+        Severity::High => ("9.0", "error"),
+        Severity::Medium => ("7.5", "error"),
+        Severity::Low => ("5.0", "warning"),
+        Severity::Info => ("2.0", "note"),
     }
 }
 
 fn rule(report: &Report, f: &Finding) -> Value {
     let meta = report.rules.as_ref().and_then(|r| r.rule(&f.rule_id));
     let references: &[String] = meta.map_or(&[], |r| r.references.as_slice());
-    let (security_severity, level) = severity(f.confidence);
+    let (security_severity, level) = severity(f.severity);
     let mut tags = vec!["security".to_string(), "secret".to_string()];
     for t in &f.tags {
         if !tags.contains(t) {
@@ -240,6 +242,7 @@ fn result(f: &Finding, loc: &Location, rule_index: usize, opts: ReportOptions, c
 
     let mut properties = json!({
         "confidence": f.confidence.as_str(),
+        "severity": f.severity.as_str(),
         "fingerprint": f.fingerprint,
         "secret": shown_secret(f, opts),
         "secretRedacted": !opts.show_secrets,
@@ -269,7 +272,7 @@ fn result(f: &Finding, loc: &Location, rule_index: usize, opts: ReportOptions, c
     json!({
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
-        "level": severity(f.confidence).1,
+        "level": severity(f.severity).1,
         "kind": "fail",
         "message": { "text": message },
         "locations": [{
@@ -344,6 +347,7 @@ fn pascal_case(id: &str) -> String {
 mod tests {
     use super::*;
     use crate::finding::{ContextKey, Secret};
+    use crate::rules::Confidence;
     use crate::scan::{Context, Position};
 
     fn report(locations: usize) -> Report {
@@ -351,6 +355,7 @@ mod tests {
             rule_id: rule.into(),
             description: "Test token".into(),
             confidence,
+            severity: Severity::from_confidence(confidence),
             tags: vec![],
             secret: Secret::new(secret.to_vec()),
             fingerprint: "0".repeat(32),

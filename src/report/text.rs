@@ -14,9 +14,10 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
     for f in &report.findings {
         writeln!(
             w,
-            "{}  {}  [{}]  secret {}  fingerprint {}",
+            "{}  {}  [{} severity, {} confidence]  secret {}  fingerprint {}",
             f.rule_id.red().bold(),
             f.description,
+            f.severity.as_str(),
             f.confidence.as_str(),
             shown_secret(f, opts).yellow(),
             &f.fingerprint[..12]

@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::schema::{AllowlistSpec, RawConfig, RuleSpec};
-use super::{embedded, Allowlist, Condition, Confidence, LazyRegex, RegexTarget, Required, Rule, Ruleset};
+use super::{embedded, Allowlist, Condition, Confidence, LazyRegex, RegexTarget, Required, Rule, Ruleset, Severity};
 
 /// A problem in a rule or config file, printed as one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +241,18 @@ fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str, embedded: 
         let line = line_of(text, spanned.span().start);
         let table = spanned.into_inner();
         let id = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
+        // Name the field when a value is not one of the allowed words (serde does not).
+        for (field, allowed) in [
+            ("confidence", &["low", "medium", "high"][..]),
+            ("severity", &["info", "low", "medium", "high", "critical"][..]),
+        ] {
+            if let Some(v) = table.get(field) {
+                if !v.as_str().is_some_and(|s| allowed.contains(&s)) {
+                    let msg = format!("must be one of {}", allowed.join(", "));
+                    return Err(err(file, Some(line), id.as_deref(), Some(field), &msg));
+                }
+            }
+        }
         let spec: RuleSpec = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| err(file, Some(line), id.as_deref(), None, &flatten(e.message())))?;
@@ -390,6 +402,9 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
         id: spec.id.clone(),
         description: spec.description.clone().unwrap_or_else(|| spec.id.clone()),
         confidence: spec.confidence.unwrap_or(Confidence::Medium),
+        severity: spec
+            .severity
+            .unwrap_or_else(|| Severity::from_confidence(spec.confidence.unwrap_or(Confidence::Medium))),
         tags: spec.tags.clone(),
         references: spec.references.clone(),
         keywords,

@@ -19,7 +19,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 pub use keywords::KeywordAutomaton;
 pub use load::{ConfigError, RuleSource};
 pub use pattern::LazyRegex;
-pub use schema::{Confidence, ExampleSpec};
+pub use schema::{Confidence, ExampleSpec, Severity};
 
 /// What an allowlist regex is matched against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +164,7 @@ pub struct Rule {
     pub id: String,
     pub description: String,
     pub confidence: Confidence,
+    pub severity: Severity,
     pub tags: Vec<String>,
     pub references: Vec<String>,
     /// Lowercased keywords; empty means the rule runs on every file.

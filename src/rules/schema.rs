@@ -82,6 +82,9 @@ pub struct RuleSpec {
     pub negative_examples: Vec<ExampleSpec>,
     #[serde(default)]
     pub confidence: Option<Confidence>,
+    /// How bad a leak of this kind is; defaults from the confidence.
+    #[serde(default)]
+    pub severity: Option<Severity>,
     #[serde(default)]
     pub references: Vec<String>,
     /// Offline structure check (checksum, decodable header) a match must pass.
@@ -157,6 +160,39 @@ impl Confidence {
             Confidence::Low => "low",
             Confidence::Medium => "medium",
             Confidence::High => "high",
+        }
+    }
+}
+
+/// How much harm a leaked secret of a rule's kind can do, independent of how sure the rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The default for a rule that names none: as sure as it is bad.
+    pub fn from_confidence(c: Confidence) -> Severity {
+        match c {
+            Confidence::Low => Severity::Low,
+            Confidence::Medium => Severity::Medium,
+            Confidence::High => Severity::High,
         }
     }
 }

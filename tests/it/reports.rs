@@ -318,3 +318,66 @@ fn total_bytes(tree: &Tree) -> u64 {
     .map(|p| std::fs::metadata(tree.path().join(p)).unwrap().len())
     .sum()
 }
+
+#[test]
+fn every_finding_has_a_severity_and_rules_can_set_it() {
+    let tree = Tree::new();
+    tree.write("keys/deploy.pem", fake::private_key(40, 4));
+    tree.write("ci.env", format!("GITHUB_TOKEN={}\n", fake::github(41)));
+    tree.write("demo.txt", format!("{}\n", fake::demo(42)));
+    tree.write(
+        "rules.toml",
+        concat!(
+            "[extend]\nuseDefault = true\n\n[[rules]]\nid = \"demo-token\"\ndescription = \"Demo\"\n",
+            "regex = '''demo_[a-z0-9]{16}'''\nkeywords = [\"demo_\"]\nconfidence = \"high\"\nseverity = \"info\"\n"
+        ),
+    );
+    let out = tree.run(&["scan", "-c", "rules.toml", "-f", "json", "--exclude", "rules.toml", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = crate::util::json(&out);
+    let sev: std::collections::BTreeMap<String, String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(sev["private-key"], "critical");
+    assert_eq!(sev["github-token"], "high", "defaults from a high confidence");
+    assert_eq!(sev["demo-token"], "info");
+
+    let out = tree.run(&[
+        "scan",
+        "-c",
+        "rules.toml",
+        "-f",
+        "sarif",
+        "--exclude",
+        "rules.toml",
+        ".",
+    ]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let score = |id: &str| {
+        rules.iter().find(|r| r["id"] == id).unwrap()["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(score("private-key"), "9.5");
+    assert_eq!(score("github-token"), "9.0");
+    assert_eq!(score("demo-token"), "2.0");
+
+    tree.write(
+        "rules.toml",
+        "[[rules]]\nid = \"x\"\nregex = 'x'\nseverity = \"severe\"\n",
+    );
+    let out = tree.run(&["scan", "-c", "rules.toml", "."]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("rule 'x': field 'severity': must be one of"), "{err}");
+}
