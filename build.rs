@@ -1,15 +1,23 @@
 //! Embeds every `rules/*.toml` file: generates the lists that `src/rules/embedded.rs` includes,
 //! so a new rule file cannot be forgotten. `global.toml` loads first, the rest by name.
 //!
-//! Two lists: the files as written (for `rules check` and `rules explain`, which need the
-//! examples), and the same files without `examples` / `negative_examples`, which is what a scan
-//! loads: the examples are most of the text, and parsing them is most of the start-up.
+//! Three lists: the files as written (for `rules check` and `rules explain`, which need the
+//! examples); the same files without `examples` / `negative_examples`; and what a scan loads:
+//! each file already parsed with the loader's own schema (`src/rules/schema.rs`) into static
+//! tables, so start-up does no TOML parsing at all. Checks beyond the schema (ids, regexes,
+//! allowlists) still run at load time, on the same specs a TOML parse would give.
 
 use std::fmt::Write;
 use std::path::Path;
 
+/// The loader's schema, shared so that the build parses exactly as `rules::load` does.
+#[allow(dead_code)]
+#[path = "src/rules/schema.rs"]
+mod schema;
+
 fn main() {
     println!("cargo:rerun-if-changed=rules");
+    println!("cargo:rerun-if-changed=src/rules/schema.rs");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let stripped_dir = out_dir.join("rules-without-examples");
@@ -23,10 +31,12 @@ fn main() {
     names.sort_by_key(|n| (n != "global.toml", n.clone()));
     let mut full = String::from("&[\n");
     let mut scan = String::from("&[\n");
+    let mut prebuilt = String::from("&[\n");
     for n in &names {
         println!("cargo:rerun-if-changed=rules/{n}");
         let path = dir.join(n);
-        writeln!(full, "    ({n:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        let include = format!("include_str!({:?})", path.display().to_string());
+        writeln!(full, "    ({n:?}, {include}),").unwrap();
         let text = std::fs::read_to_string(&path).expect("read rule file");
         // A file that does not parse is embedded as written: loading it reports the error.
         let stripped = match text.parse::<toml::Table>() {
@@ -41,14 +51,173 @@ fn main() {
                 }
                 toml::to_string(&table).expect("serialize rule file")
             }
-            Err(_) => text,
+            Err(_) => text.clone(),
         };
         let dest = stripped_dir.join(n);
         std::fs::write(&dest, stripped).expect("write stripped rule file");
         writeln!(scan, "    ({n:?}, include_str!({:?})),", dest.display().to_string()).unwrap();
+        // Anything the loader would reject is left to it: the file is embedded as TOML and
+        // parsed at run time, which reports the error as it would for a user's file.
+        let content = match parsed(&text) {
+            Some(code) => code,
+            None => format!("Content::Toml({include})"),
+        };
+        writeln!(prebuilt, "    ({n:?}, {content}),").unwrap();
     }
     full.push(']');
     scan.push(']');
+    prebuilt.push(']');
     std::fs::write(out_dir.join("embedded_rules.rs"), full).expect("write embedded_rules.rs");
     std::fs::write(out_dir.join("embedded_rules_scan.rs"), scan).expect("write embedded_rules_scan.rs");
+    std::fs::write(out_dir.join("embedded_rules_prebuilt.rs"), prebuilt).expect("write embedded_rules_prebuilt.rs");
+}
+
+/// 1-based line of byte `offset` (as `messages::line_of`).
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The file as `Content::Parsed` static tables, or `None` when the loader must see the TOML
+/// (a parse error, `[extend]`, an entropy with no literal form). Duplicate ids and every
+/// other check are left to the loader.
+fn parsed(text: &str) -> Option<String> {
+    let raw: schema::RawConfig = toml::from_str(text).ok()?;
+    if raw.extend.is_some() {
+        return None;
+    }
+    let mut out = String::from("Content::Parsed {\n        rules: &[\n");
+    for spanned in raw.rules {
+        let line = line_of(text, spanned.span().start);
+        let spec: schema::RuleSpec = toml::Value::Table(spanned.into_inner()).try_into().ok()?;
+        out.push_str(&rule(&spec, line)?);
+    }
+    out.push_str("        ],\n        allowlists: &[\n");
+    for spanned in raw.allowlist.into_iter().chain(raw.allowlists) {
+        let line = line_of(text, spanned.span().start);
+        let spec: schema::AllowlistSpec = toml::Value::Table(spanned.into_inner()).try_into().ok()?;
+        writeln!(out, "            {},", allowlist(&spec, line)).unwrap();
+    }
+    out.push_str("        ],\n    }");
+    Some(out)
+}
+
+fn s(v: &str) -> String {
+    // `Debug` for `str` escapes exactly into Rust string-literal syntax.
+    format!("{v:?}")
+}
+
+fn opt_s(v: &Option<String>) -> String {
+    match v {
+        Some(v) => format!("Some({})", s(v)),
+        None => "None".into(),
+    }
+}
+
+fn list(v: &[String]) -> String {
+    let items: Vec<String> = v.iter().map(|x| s(x)).collect();
+    format!("&[{}]", items.join(", "))
+}
+
+fn rule(spec: &schema::RuleSpec, line: usize) -> Option<String> {
+    // Destructured so that a new schema field fails this build until it is carried over.
+    let schema::RuleSpec {
+        id,
+        description,
+        regex,
+        secret_group,
+        entropy,
+        keywords,
+        path,
+        tags,
+        skip_report,
+        allowlist: single,
+        allowlists,
+        required,
+        examples: _,
+        negative_examples: _,
+        confidence,
+        severity,
+        references,
+        validate,
+    } = spec;
+    let entropy = match entropy {
+        Some(e) if e.is_finite() => format!("Some({e:?})"),
+        Some(_) => return None,
+        None => "None".into(),
+    };
+    // A rule's allowlists carry no line of their own; the old single `[rules.allowlist]`, if
+    // any, comes first.
+    let allowlists: Vec<String> = single.iter().chain(allowlists).map(|a| allowlist(a, 0)).collect();
+    let required: Vec<String> = required
+        .iter()
+        .map(|r| {
+            let schema::RequiredSpec {
+                id,
+                within_lines,
+                within_columns,
+            } = r;
+            format!(
+                "StaticRequired {{ id: {}, within_lines: {within_lines:?}, within_columns: {within_columns:?} }}",
+                s(id)
+            )
+        })
+        .collect();
+    let confidence = match confidence {
+        Some(c) => format!("Some(Confidence::{c:?})"),
+        None => "None".into(),
+    };
+    let severity = match severity {
+        Some(c) => format!("Some(Severity::{c:?})"),
+        None => "None".into(),
+    };
+    let mut o = String::new();
+    writeln!(o, "            StaticRule {{").unwrap();
+    writeln!(o, "                line: {line},").unwrap();
+    writeln!(o, "                id: {},", s(id)).unwrap();
+    writeln!(o, "                description: {},", opt_s(description)).unwrap();
+    writeln!(o, "                regex: {},", opt_s(regex)).unwrap();
+    writeln!(o, "                secret_group: {secret_group:?},").unwrap();
+    writeln!(o, "                entropy: {entropy},").unwrap();
+    writeln!(o, "                keywords: {},", list(keywords)).unwrap();
+    writeln!(o, "                path: {},", opt_s(path)).unwrap();
+    writeln!(o, "                tags: {},", list(tags)).unwrap();
+    writeln!(o, "                skip_report: {skip_report},").unwrap();
+    writeln!(o, "                single_allowlist: {},", single.is_some()).unwrap();
+    writeln!(o, "                allowlists: &[{}],", allowlists.join(", ")).unwrap();
+    writeln!(o, "                required: &[{}],", required.join(", ")).unwrap();
+    writeln!(o, "                confidence: {confidence},").unwrap();
+    writeln!(o, "                severity: {severity},").unwrap();
+    writeln!(o, "                references: {},", list(references)).unwrap();
+    writeln!(o, "                validate: {},", opt_s(validate)).unwrap();
+    writeln!(o, "            }},").unwrap();
+    Some(o)
+}
+
+fn allowlist(spec: &schema::AllowlistSpec, line: usize) -> String {
+    let schema::AllowlistSpec {
+        description,
+        condition,
+        commits,
+        paths,
+        regex_target,
+        regexes,
+        stopwords,
+        target_rules,
+    } = spec;
+    format!(
+        "StaticAllowlist {{ line: {line}, description: {}, condition: {}, commits: {}, paths: {}, \
+         regex_target: {}, regexes: {}, stopwords: {}, target_rules: {} }}",
+        opt_s(description),
+        opt_s(condition),
+        list(commits),
+        list(paths),
+        opt_s(regex_target),
+        list(regexes),
+        list(stopwords),
+        list(target_rules)
+    )
 }

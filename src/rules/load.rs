@@ -63,7 +63,7 @@ const MAX_EXTEND_DEPTH: usize = 3;
 
 /// Loads the embedded default ruleset.
 pub fn load_default() -> Result<Ruleset, ConfigError> {
-    load_embedded(embedded::files())
+    build(default_layer()?, "embedded default rules".into())
 }
 
 /// Loads the embedded rules from `files` (`embedded::FILES`, with examples, or
@@ -85,27 +85,63 @@ pub fn load_str(text: &str, name: &str) -> Result<Ruleset, ConfigError> {
     build(layer, name.to_string())
 }
 
+/// The embedded rules: parsed from `FILES` when the examples are wanted, else from the tables
+/// `build.rs` parsed (no TOML at start-up). Both give the same specs (a test checks it).
 fn default_layer() -> Result<Layer, ConfigError> {
-    default_layer_from(embedded::files())
+    if embedded::with_examples() {
+        default_layer_from(embedded::FILES)
+    } else {
+        prebuilt_layer()
+    }
+}
+
+/// The embedded rules from `embedded::PREBUILT`, checked as a parsed file's are.
+fn prebuilt_layer() -> Result<Layer, ConfigError> {
+    let mut layer = Layer::default();
+    for (name, content) in embedded::PREBUILT {
+        let file = format!("rules/{name}");
+        match content {
+            embedded::Content::Toml(text) => add_file(&mut layer, &file, text)?,
+            embedded::Content::Parsed { rules, allowlists } => {
+                let source = |line| RuleSource {
+                    file: file.clone(),
+                    line,
+                    embedded: true,
+                };
+                let mut seen = HashSet::new();
+                for r in *rules {
+                    add_rule(&mut layer, &mut seen, r.to_spec(), source(r.line))?;
+                }
+                layer
+                    .allowlists
+                    .extend(allowlists.iter().map(|a| (a.to_spec(), source(a.line))));
+            }
+        }
+    }
+    Ok(layer)
 }
 
 fn default_layer_from(files: &[(&str, &str)]) -> Result<Layer, ConfigError> {
     let mut layer = Layer::default();
     for (name, text) in files {
-        let file = format!("rules/{name}");
-        let raw = parse_raw(text, &file)?;
-        if raw.extend.is_some() {
-            return Err(err(
-                &file,
-                None,
-                None,
-                Some("extend"),
-                "embedded rule files cannot extend",
-            ));
-        }
-        add_raw(&mut layer, raw, &file, text, true)?;
+        add_file(&mut layer, &format!("rules/{name}"), text)?;
     }
     Ok(layer)
+}
+
+/// Parses one embedded rule file into `layer`.
+fn add_file(layer: &mut Layer, file: &str, text: &str) -> Result<(), ConfigError> {
+    let raw = parse_raw(text, file)?;
+    if raw.extend.is_some() {
+        return Err(err(
+            file,
+            None,
+            None,
+            Some("extend"),
+            "embedded rule files cannot extend",
+        ));
+    }
+    add_raw(layer, raw, file, text, true)
 }
 
 fn file_layer(path: &Path, depth: usize) -> Result<Layer, ConfigError> {
@@ -194,6 +230,9 @@ fn merge(base: &mut Layer, top: Layer) {
                 if rule.confidence.is_some() {
                     b.confidence = rule.confidence;
                 }
+                if rule.severity.is_some() {
+                    b.severity = rule.severity;
+                }
                 if rule.validate.is_some() {
                     b.validate = rule.validate;
                 }
@@ -236,6 +275,11 @@ fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
 }
 
 fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str, embedded: bool) -> Result<(), ConfigError> {
+    let source = |line| RuleSource {
+        file: file.to_string(),
+        line,
+        embedded,
+    };
     let mut seen = HashSet::new();
     for spanned in raw.rules {
         let line = line_of(text, spanned.span().start);
@@ -256,23 +300,7 @@ fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str, embedded: 
         let spec: RuleSpec = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| err(file, Some(line), id.as_deref(), None, &flatten(e.message())))?;
-        if !seen.insert(spec.id.clone()) {
-            return Err(err(
-                file,
-                Some(line),
-                Some(&spec.id),
-                Some("id"),
-                "duplicate rule id in this file",
-            ));
-        }
-        layer.rules.push((
-            spec,
-            RuleSource {
-                file: file.to_string(),
-                line,
-                embedded,
-            },
-        ));
+        add_rule(layer, &mut seen, spec, source(line))?;
     }
     let globals = raw.allowlist.into_iter().chain(raw.allowlists);
     for spanned in globals {
@@ -280,15 +308,24 @@ fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str, embedded: 
         let spec: AllowlistSpec = toml::Value::Table(spanned.into_inner())
             .try_into()
             .map_err(|e: toml::de::Error| err(file, Some(line), None, Some("allowlists"), &flatten(e.message())))?;
-        layer.allowlists.push((
-            spec,
-            RuleSource {
-                file: file.to_string(),
-                line,
-                embedded,
-            },
+        layer.allowlists.push((spec, source(line)));
+    }
+    Ok(())
+}
+
+/// Adds one parsed rule to `layer`; `seen` holds the ids of the file's rules so far, which
+/// must be unique.
+fn add_rule(layer: &mut Layer, seen: &mut HashSet<String>, spec: RuleSpec, src: RuleSource) -> Result<(), ConfigError> {
+    if !seen.insert(spec.id.clone()) {
+        return Err(err(
+            &src.file,
+            Some(src.line),
+            Some(&spec.id),
+            Some("id"),
+            "duplicate rule id in this file",
         ));
     }
+    layer.rules.push((spec, src));
     Ok(())
 }
 
@@ -482,7 +519,30 @@ fn build_allowlist(
 
 #[cfg(test)]
 mod tests {
-    use super::load_str;
+    use super::{default_layer_from, load_str, prebuilt_layer};
+    use crate::rules::embedded;
+
+    #[test]
+    fn prebuilt_embedded_rules_equal_the_toml_parsed_files() {
+        assert!(
+            embedded::PREBUILT
+                .iter()
+                .all(|(_, c)| matches!(c, embedded::Content::Parsed { .. })),
+            "build.rs left a rule file to be parsed at run time"
+        );
+        let prebuilt = prebuilt_layer().expect("prebuilt rules load");
+        let parsed = default_layer_from(embedded::FILES).expect("rule files load");
+        assert!(parsed.rules.len() >= 10);
+        assert_eq!(prebuilt.rules.len(), parsed.rules.len());
+        for ((a, a_src), (b, b_src)) in prebuilt.rules.iter().zip(&parsed.rules) {
+            let mut b = b.clone();
+            b.examples.clear();
+            b.negative_examples.clear();
+            assert_eq!(a, &b);
+            assert_eq!(a_src, b_src, "{}", a.id);
+        }
+        assert_eq!(prebuilt.allowlists, parsed.allowlists);
+    }
 
     fn load_err(text: &str) -> String {
         load_str(text, "t.toml").unwrap_err().to_string()

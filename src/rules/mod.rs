@@ -12,9 +12,11 @@ pub mod pattern;
 pub mod re2;
 pub mod schema;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use memchr::memmem::Finder;
 
 pub use keywords::KeywordAutomaton;
 pub use load::{ConfigError, RuleSource};
@@ -103,9 +105,7 @@ impl Allowlist {
 
     /// Whether `path` matches one of the path patterns.
     pub fn path_matches(&self, path: &str) -> bool {
-        self.paths
-            .iter()
-            .any(|p| p.get().is_ok_and(|r| r.is_match(path.as_bytes())))
+        self.paths.iter().any(|p| p.is_match(path.as_bytes()).unwrap_or(false))
     }
 
     /// Whether the candidate is allowed by this allowlist.
@@ -126,7 +126,7 @@ impl Allowlist {
                 RegexTarget::Match => c.matched,
                 RegexTarget::Line => c.line,
             };
-            checks[2] = Some(self.regexes.iter().any(|p| p.get().is_ok_and(|r| r.is_match(hay))));
+            checks[2] = Some(self.regexes.iter().any(|p| p.is_match(hay).unwrap_or(false)));
         }
         if !self.stopwords.is_empty() {
             checks[3] = Some(self.has_stopword(c.secret));
@@ -197,8 +197,13 @@ pub struct Ruleset {
     /// Keyword automaton, built on first use (see `small_input`).
     keyword_ac: OnceLock<Option<KeywordAutomaton>>,
     /// Set before scanning a few small inputs (a staged change, one file): build an automaton
-    /// that is quick to build rather than quick to run.
-    small_input: std::sync::atomic::AtomicBool,
+    /// that is quick to build rather than quick to run, and search the first few KiB keyword
+    /// by keyword without one.
+    small_input: AtomicBool,
+    /// Bytes still to be searched keyword by keyword (see `keyword_hits_one_by_one`).
+    one_by_one_budget: AtomicUsize,
+    /// One substring finder per keyword, for `keyword_hits_one_by_one`.
+    keyword_finders: OnceLock<Vec<Finder<'static>>>,
     /// For each keyword pattern, the rules it triggers.
     keyword_rules: Vec<Vec<u32>>,
     /// Rules with a regex and no keywords: they run on every file.
@@ -214,6 +219,7 @@ impl Ruleset {
     pub(crate) fn new(rules: Vec<Rule>, global_allowlists: Vec<Allowlist>, origin: String) -> Ruleset {
         let mut keywords: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut always_rules = Vec::new();
         let mut path_only_rules = Vec::new();
         let window_lines = rules.iter().map(|_| OnceLock::new()).collect();
@@ -232,9 +238,10 @@ impl Ruleset {
                 always_rules.push(i as u32);
             }
             for kw in &rule.keywords {
-                match keywords.iter().position(|k| k == kw) {
-                    Some(p) => keyword_rules[p].push(i as u32),
+                match keyword_index.get(kw.as_str()) {
+                    Some(&p) => keyword_rules[p].push(i as u32),
                     None => {
+                        keyword_index.insert(kw, keywords.len());
                         keywords.push(kw.clone());
                         keyword_rules.push(vec![i as u32]);
                     }
@@ -247,7 +254,9 @@ impl Ruleset {
             origin,
             keywords,
             keyword_ac: OnceLock::new(),
-            small_input: std::sync::atomic::AtomicBool::new(false),
+            small_input: AtomicBool::new(false),
+            one_by_one_budget: AtomicUsize::new(0),
+            keyword_finders: OnceLock::new(),
             keyword_rules,
             always_rules,
             path_only_rules,
@@ -265,16 +274,55 @@ impl Ruleset {
                 // A DFA is ~2x faster to search than the automatic choice for a few hundred
                 // case-insensitive keywords (PERF-NOTES.md) but takes ~3 ms to build: worth it
                 // for a tree, not for a staged change.
-                let small = self.small_input.load(std::sync::atomic::Ordering::Relaxed);
+                let small = self.small_input.load(Ordering::Relaxed);
                 Some(KeywordAutomaton::new(&self.keywords, small))
             })
             .as_ref()
     }
 
     /// Marks the input as a few small blobs (before the first scan): the keyword automaton is
-    /// then built for start-up time rather than throughput. Results are the same either way.
+    /// then built for start-up time rather than throughput, and only if the blobs add up to more
+    /// than a few KiB. Results are the same either way.
     pub fn expect_small_input(&self) {
-        self.small_input.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.small_input.store(true, Ordering::Relaxed);
+        self.one_by_one_budget.store(ONE_BY_ONE_BUDGET, Ordering::Relaxed);
+    }
+
+    /// Whether a blob of `len` bytes is to be searched keyword by keyword (and takes that much
+    /// of the budget) rather than with the automaton.
+    pub fn search_one_by_one(&self, len: usize) -> bool {
+        let cost = len.saturating_add(ONE_BY_ONE_BLOB_COST);
+        self.keyword_ac.get().is_none()
+            && self
+                .one_by_one_budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(cost))
+                .is_ok()
+    }
+
+    /// Every keyword occurrence in `bytes` as (end, start, pattern), sorted: what the
+    /// automaton's overlapping search reports, in its order (by end; hits that end together lie
+    /// on one line, so their order does not change a plan). `lower` is scratch space.
+    pub fn keyword_hits_one_by_one(&self, bytes: &[u8], lower: &mut Vec<u8>, hits: &mut Vec<(usize, usize, usize)>) {
+        let finders = self.keyword_finders.get_or_init(|| {
+            self.keywords
+                .iter()
+                .map(|k| Finder::new(k.as_bytes()).into_owned())
+                .collect()
+        });
+        // Keywords are lowercase: ASCII case-insensitive search, as the automaton's.
+        lower.clear();
+        lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        hits.clear();
+        for (p, f) in finders.iter().enumerate() {
+            let n = f.needle().len();
+            let mut at = 0;
+            // Overlapping: the next search starts one byte after the last hit's start.
+            while let Some(i) = lower.get(at..).and_then(|hay| f.find(hay)) {
+                hits.push((at + i + n, at + i, p));
+                at += i + 1;
+            }
+        }
+        hits.sort_unstable();
     }
 
     /// The rules triggered by keyword pattern `pattern`.
@@ -292,6 +340,13 @@ impl Ruleset {
         self.rules.iter().find(|r| r.id == id)
     }
 }
+
+/// Bytes a small input may have searched keyword by keyword before the automaton is built:
+/// searching ~300 keywords one by one costs about as much per KiB as building the automaton
+/// (~1 ms) costs per 20 KiB.
+const ONE_BY_ONE_BUDGET: usize = 16 << 10;
+/// What a blob costs of that budget besides its length (a search call per keyword).
+const ONE_BY_ONE_BLOB_COST: usize = 512;
 
 /// A rule's window: what its regex can span, widened for a composite rule to the distance its
 /// components may be at (the keyword may sit in a component a few lines away).

@@ -8,10 +8,16 @@
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::{meta, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Lines a match may span beyond the line of a keyword hit before a rule scans whole files.
 pub const MAX_WINDOW_LINES: usize = 8;
+
+/// `size_limit` of every compiled pattern.
+const SIZE_LIMIT: usize = 64 << 20;
+/// `dfa_size_limit` of every compiled pattern.
+const DFA_SIZE_LIMIT: usize = 2 << 20;
 
 /// What parsing a pattern tells before it is compiled.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +36,9 @@ pub struct LazyRegex {
     pub source: String,
     info: OnceLock<Result<Info, String>>,
     cell: OnceLock<Result<Regex, String>>,
+    /// For `is_match`: the same pattern without literal prefilters (`None` if it failed to
+    /// build; `get` then gives the error).
+    matcher: OnceLock<Option<meta::Regex>>,
 }
 
 impl LazyRegex {
@@ -47,27 +56,13 @@ impl LazyRegex {
             source,
             info: OnceLock::new(),
             cell: OnceLock::new(),
+            matcher: OnceLock::new(),
         })
     }
 
     fn info(&self) -> Result<Info, String> {
         self.info
-            .get_or_init(|| {
-                // ASCII classes are what Go means and are several times faster; a pattern that
-                // needs Unicode classes (\p{L}) still works with them turned on.
-                let (hir, unicode) = match parse(&self.source, false) {
-                    Ok(h) => (h, false),
-                    Err(ascii_err) => match parse(&self.source, true) {
-                        Ok(h) => (h, true),
-                        Err(_) => return Err(ascii_err),
-                    },
-                };
-                Ok(Info {
-                    unicode,
-                    groups: hir.properties().explicit_captures_len(),
-                    max_newlines: max_newlines(&hir),
-                })
-            })
+            .get_or_init(|| parse_either(&self.source).map(|(hir, unicode)| Info::of(&hir, unicode)))
             .clone()
     }
 
@@ -90,13 +85,41 @@ impl LazyRegex {
                     .unicode(info.unicode)
                     .multi_line(true)
                     .crlf(true)
-                    .size_limit(64 << 20)
-                    .dfa_size_limit(2 << 20)
+                    .size_limit(SIZE_LIMIT)
+                    .dfa_size_limit(DFA_SIZE_LIMIT)
                     .build()
                     .map_err(|e| one_line(&e.to_string()))
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// Whether the pattern matches anywhere in `hay` (allowlists, paths): the same answer as
+    /// `get()?.is_match(hay)`, from a regex built without literal prefilters. Extracting and
+    /// optimising literals is most of the cost of compiling these patterns, and they are
+    /// matched against short haystacks (a secret, a line, a path) where a prefilter gains
+    /// nothing; the first finding of a scan would otherwise compile every global allowlist
+    /// pattern with it.
+    pub fn is_match(&self, hay: &[u8]) -> Result<bool, &str> {
+        match self.matcher.get_or_init(|| self.build_matcher()) {
+            Some(m) => Ok(m.is_match(hay)),
+            None => self.get().map(|r| r.is_match(hay)),
+        }
+    }
+
+    /// The meta regex `get` builds (the configuration the regex crate's `RegexBuilder` gives
+    /// it, see its `builders.rs`) with `auto_prefilter` off, built from the HIR parsed here:
+    /// the pattern is parsed once, where `get` parses it twice.
+    fn build_matcher(&self) -> Option<meta::Regex> {
+        let (hir, unicode) = parse_either(&self.source).ok()?;
+        let _ = self.info.set(Ok(Info::of(&hir, unicode)));
+        let config = meta::Config::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .utf8_empty(false)
+            .nfa_size_limit(Some(SIZE_LIMIT))
+            .hybrid_cache_capacity(DFA_SIZE_LIMIT)
+            .auto_prefilter(false);
+        meta::Builder::new().configure(config).build_from_hir(&hir).ok()
     }
 
     /// Whether a match near a keyword hit fits in a window of a few lines around it.
@@ -105,6 +128,30 @@ impl LazyRegex {
     }
 }
 
+impl Info {
+    fn of(hir: &Hir, unicode: bool) -> Info {
+        Info {
+            unicode,
+            groups: hir.properties().explicit_captures_len(),
+            max_newlines: max_newlines(hir),
+        }
+    }
+}
+
+/// Parses `source` with ASCII classes, which are what Go means and several times faster, or
+/// else with Unicode classes (a pattern that needs `\p{L}` still works); the error is the ASCII
+/// parse's. `true` with the HIR: Unicode classes are on.
+fn parse_either(source: &str) -> Result<(Hir, bool), String> {
+    match parse(source, false) {
+        Ok(h) => Ok((h, false)),
+        Err(ascii_err) => match parse(source, true) {
+            Ok(h) => Ok((h, true)),
+            Err(_) => Err(ascii_err),
+        },
+    }
+}
+
+/// The syntax `get` compiles with (the regex crate's defaults otherwise), as `Hir`.
 fn parse(source: &str, unicode: bool) -> Result<Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(unicode)

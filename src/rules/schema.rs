@@ -48,7 +48,7 @@ pub struct ExtendSpec {
 }
 
 /// One `[[rules]]` entry.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub id: String,
@@ -93,7 +93,7 @@ pub struct RuleSpec {
 }
 
 /// An allowlist, attached to a rule or global.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowlistSpec {
     #[serde(default)]
@@ -116,7 +116,7 @@ pub struct AllowlistSpec {
 }
 
 /// `[[rules.required]]`: a composite rule's component.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequiredSpec {
     pub id: String,
@@ -127,7 +127,7 @@ pub struct RequiredSpec {
 }
 
 /// A rule example: plain text, or text with the path it should be scanned under.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum ExampleSpec {
     Text(String),

@@ -92,7 +92,7 @@ pub const DEFAULT_DECODE_DEPTH: usize = 2;
 pub struct ScanProblem(pub String);
 
 /// Per-rule search plan for one blob.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug, PartialEq)]
 enum Plan {
     #[default]
     Skip,
@@ -112,6 +112,9 @@ pub struct Scanner<'r> {
     rules: &'r Ruleset,
     plans: Vec<Plan>,
     touched: Vec<u32>,
+    /// Scratch space for a keyword-by-keyword search (see `Ruleset::search_one_by_one`).
+    lower: Vec<u8>,
+    hits: Vec<(usize, usize, usize)>,
     markers: AhoCorasick,
     /// How many nested encodings to decode (0: none).
     pub decode_depth: usize,
@@ -128,6 +131,8 @@ impl<'r> Scanner<'r> {
             rules,
             plans: vec![Plan::Skip; rules.rules.len()],
             touched: Vec::new(),
+            lower: Vec::new(),
+            hits: Vec::new(),
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
             problems: BTreeSet::new(),
@@ -273,45 +278,67 @@ impl<'r> Scanner<'r> {
 
     /// Keyword pass: decide for each rule whether, and where, its regex must run.
     fn plan(&mut self, bytes: &[u8]) {
+        self.plan_with(bytes, self.rules.search_one_by_one(bytes.len()));
+    }
+
+    /// `plan`, with the keywords searched one by one or with the automaton: the plans are the
+    /// same (a test checks it).
+    fn plan_with(&mut self, bytes: &[u8], one_by_one: bool) {
         let rules = self.rules;
         for &r in &rules.always_rules {
             self.set_whole(r);
         }
+        if one_by_one {
+            let mut hits = std::mem::take(&mut self.hits);
+            rules.keyword_hits_one_by_one(bytes, &mut self.lower, &mut hits);
+            for &(end, start, pattern) in &hits {
+                self.keyword_hit(bytes, start, end, pattern);
+            }
+            self.hits = hits;
+            return;
+        }
         let Some(ac) = rules.keyword_automaton() else { return };
-        ac.for_each_hit(bytes, |pattern, hit_start, hit_end| {
-            for &r in rules.rules_for_keyword(pattern) {
-                let ri = r as usize;
-                match &mut self.plans[ri] {
-                    Plan::Whole => continue,
-                    Plan::Windows(w) => {
-                        if let Some(last) = w.last() {
-                            if hit_start >= last.0 && hit_end <= last.1 {
-                                continue;
-                            }
+        ac.for_each_hit(bytes, |pattern, start, end| {
+            self.keyword_hit(bytes, start, end, pattern)
+        });
+    }
+
+    /// Plans the rules of keyword `pattern`, found at [start, end).
+    #[inline]
+    fn keyword_hit(&mut self, bytes: &[u8], start: usize, end: usize, pattern: usize) {
+        let rules = self.rules;
+        for &r in rules.rules_for_keyword(pattern) {
+            let ri = r as usize;
+            match &mut self.plans[ri] {
+                Plan::Whole => continue,
+                Plan::Windows(w) => {
+                    if let Some(last) = w.last() {
+                        if start >= last.0 && end <= last.1 {
+                            continue;
                         }
                     }
-                    Plan::Skip => {}
                 }
-                let Some(n) = rules.window_lines(ri) else {
-                    self.set_whole(r);
-                    continue;
-                };
-                let win = window(bytes, hit_start, hit_end, n);
-                match &mut self.plans[ri] {
-                    Plan::Windows(w) => match w.last_mut() {
-                        Some(last) if win.0 <= last.1 => {
-                            last.0 = last.0.min(win.0);
-                            last.1 = last.1.max(win.1);
-                        }
-                        _ => w.push(win),
-                    },
-                    plan => {
-                        *plan = Plan::Windows(vec![win]);
-                        self.touched.push(r);
+                Plan::Skip => {}
+            }
+            let Some(n) = rules.window_lines(ri) else {
+                self.set_whole(r);
+                continue;
+            };
+            let win = window(bytes, start, end, n);
+            match &mut self.plans[ri] {
+                Plan::Windows(w) => match w.last_mut() {
+                    Some(last) if win.0 <= last.1 => {
+                        last.0 = last.0.min(win.0);
+                        last.1 = last.1.max(win.1);
                     }
+                    _ => w.push(win),
+                },
+                plan => {
+                    *plan = Plan::Windows(vec![win]);
+                    self.touched.push(r);
                 }
             }
-        });
+        }
     }
 
     fn set_whole(&mut self, r: u32) {
@@ -325,9 +352,9 @@ impl<'r> Scanner<'r> {
     fn run_rule(&mut self, r: u32, plan: Plan, blob: &Blob<'_>, raws: &mut Vec<Raw>) {
         let rule = &self.rules.rules[r as usize];
         if let Some(p) = &rule.path {
-            match p.get() {
-                Ok(re) if re.is_match(blob.path.as_bytes()) => {}
-                Ok(_) => return,
+            match p.is_match(blob.path.as_bytes()) {
+                Ok(true) => {}
+                Ok(false) => return,
                 Err(e) => {
                     self.problems
                         .insert(ScanProblem(format!("rule '{}': field 'path': {e}", rule.id)));
@@ -513,8 +540,8 @@ impl<'r> Scanner<'r> {
         for &r in &self.rules.path_only_rules {
             let rule = &self.rules.rules[r as usize];
             let Some(p) = &rule.path else { continue };
-            match p.get() {
-                Ok(re) if re.is_match(blob.path.as_bytes()) => out.push(BlobMatch {
+            match p.is_match(blob.path.as_bytes()) {
+                Ok(true) => out.push(BlobMatch {
                     rule: r,
                     secret: blob.path.as_bytes().to_vec(),
                     position: Position {
@@ -528,7 +555,7 @@ impl<'r> Scanner<'r> {
                     context: Context::default(),
                     via: None,
                 }),
-                Ok(_) => {}
+                Ok(false) => {}
                 Err(e) => {
                     self.problems
                         .insert(ScanProblem(format!("rule '{}': field 'path': {e}", rule.id)));
@@ -573,6 +600,49 @@ fn line_bounds(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keyword-by-keyword search small inputs use finds what the automaton finds, and
+    /// plans every rule the same, on every example of the embedded rules (and upper-cased).
+    #[test]
+    fn keywords_one_by_one_plan_as_the_automaton() {
+        let rules = crate::rules::load::load_embedded(crate::rules::embedded::FILES).expect("embedded rules");
+        let ac = rules.keyword_automaton().expect("keywords");
+        let mut texts: Vec<String> = Vec::new();
+        for r in &rules.rules {
+            for ex in r.examples.iter().chain(&r.negative_examples) {
+                texts.push(ex.parts().1.to_string());
+            }
+        }
+        let all = texts.join("\n");
+        texts.push(all.to_ascii_uppercase());
+        texts.push(all);
+        texts.push("keykeykey\napi_key=ey\nEYEY".into());
+        let (mut lower, mut hits) = (Vec::new(), Vec::new());
+        let mut a = Scanner::new(&rules);
+        let mut b = Scanner::new(&rules);
+        for t in &texts {
+            let bytes = t.as_bytes();
+            let mut expected: Vec<(usize, usize, usize)> = Vec::new();
+            ac.for_each_hit(bytes, |p, s, e| expected.push((e, s, p)));
+            expected.sort_unstable();
+            rules.keyword_hits_one_by_one(bytes, &mut lower, &mut hits);
+            assert_eq!(hits, expected, "{t}");
+            a.plan_with(bytes, false);
+            b.plan_with(bytes, true);
+            assert_eq!(a.plans, b.plans, "{t}");
+            // The order rules run in does not matter: matches are sorted afterwards.
+            let sorted = |v: &[u32]| {
+                let mut v = v.to_vec();
+                v.sort_unstable();
+                v
+            };
+            assert_eq!(sorted(&a.touched), sorted(&b.touched), "{t}");
+            for s in [&mut a, &mut b] {
+                s.plans.iter_mut().for_each(|p| *p = Plan::Skip);
+                s.touched.clear();
+            }
+        }
+    }
 
     #[test]
     fn window_covers_extra_lines() {

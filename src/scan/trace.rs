@@ -86,7 +86,7 @@ impl Scanner<'_> {
                 candidates: Vec::new(),
             };
             if let Some(p) = &rule.path {
-                let ok = p.get().is_ok_and(|re| re.is_match(blob.path.as_bytes()));
+                let ok = p.is_match(blob.path.as_bytes()).unwrap_or(false);
                 t.path_ok = Some(ok);
             }
             if t.path_ok != Some(false) {

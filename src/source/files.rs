@@ -63,29 +63,40 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     entries.sort_by(|a, b| a.display.cmp(&b.display));
     entries.dedup_by(|a, b| a.display == b.display);
 
-    // Results are folded per worker instead of collected per file: memory grows with the
-    // findings, not with the number of files. Order does not matter; findings are sorted later.
-    let folded = entries
-        .par_iter()
-        .map_init(
-            || Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth),
-            |scanner, e| {
-                let mut r = scan_file(cfg, scanner, e);
-                r.problems.extend(std::mem::take(&mut scanner.problems));
-                r
-            },
-        )
-        .fold(SourceOutput::default, |mut acc, r| {
-            merge(&mut acc, r);
+    let scan_one = |scanner: &mut Scanner<'_>, e: &Entry| {
+        let mut r = scan_file(cfg, scanner, e);
+        r.problems.extend(std::mem::take(&mut scanner.problems));
+        r
+    };
+    // One file (an editor, a hook): scanned here, without starting worker threads.
+    // Otherwise results are folded per worker instead of collected per file: memory grows with
+    // the findings, not with the number of files. Order does not matter; findings are sorted
+    // later.
+    let folded = if entries.len() <= 1 {
+        let mut scanner = Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth);
+        entries.iter().fold(SourceOutput::default(), |mut acc, e| {
+            merge(&mut acc, scan_one(&mut scanner, e));
             acc
         })
-        .reduce(SourceOutput::default, |mut a, b| {
-            a.matches.extend(b.matches);
-            a.stats.add(&b.stats);
-            a.errors.extend(b.errors);
-            a.problems.extend(b.problems);
-            a
-        });
+    } else {
+        entries
+            .par_iter()
+            .map_init(
+                || Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth),
+                |scanner, e| scan_one(scanner, e),
+            )
+            .fold(SourceOutput::default, |mut acc, r| {
+                merge(&mut acc, r);
+                acc
+            })
+            .reduce(SourceOutput::default, |mut a, b| {
+                a.matches.extend(b.matches);
+                a.stats.add(&b.stats);
+                a.errors.extend(b.errors);
+                a.problems.extend(b.problems);
+                a
+            })
+    };
     out.matches.extend(folded.matches);
     out.stats.add(&folded.stats);
     out.errors.extend(folded.errors);
