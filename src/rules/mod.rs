@@ -54,6 +54,8 @@ pub struct Allowlist {
     /// Lowercased stopwords; a secret containing one is allowed.
     pub stopwords: Vec<String>,
     stopword_ac: OnceLock<Option<AhoCorasick>>,
+    /// All `regexes` as one matcher, built on first use (see `LazyRegex::any_matcher`).
+    any_regex: OnceLock<Option<regex_automata::meta::Regex>>,
     /// Global allowlists only: the rule ids it applies to (empty = all rules).
     pub target_rules: Vec<String>,
 }
@@ -89,6 +91,7 @@ impl Allowlist {
             regexes,
             stopwords: stopwords.into_iter().map(|s| s.to_ascii_lowercase()).collect(),
             stopword_ac: OnceLock::new(),
+            any_regex: OnceLock::new(),
             target_rules,
         }
     }
@@ -126,7 +129,15 @@ impl Allowlist {
                 RegexTarget::Match => c.matched,
                 RegexTarget::Line => c.line,
             };
-            checks[2] = Some(self.regexes.iter().any(|p| p.is_match(hay).unwrap_or(false)));
+            let one_by_one = || self.regexes.iter().any(|p| p.is_match(hay).unwrap_or(false));
+            checks[2] = Some(if self.regexes.len() < 2 {
+                one_by_one()
+            } else {
+                match self.any_regex.get_or_init(|| LazyRegex::any_matcher(&self.regexes)) {
+                    Some(m) => m.is_match(hay),
+                    None => one_by_one(),
+                }
+            });
         }
         if !self.stopwords.is_empty() {
             checks[3] = Some(self.has_stopword(c.secret));

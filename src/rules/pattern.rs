@@ -107,19 +107,31 @@ impl LazyRegex {
         }
     }
 
+    /// One matcher for several patterns, answering whether any of them matches: what an
+    /// allowlist asks. One multi-pattern build shares the fixed cost of building a regex
+    /// (several engines, caches) that dozens of single builds would each pay. `None` when a
+    /// pattern does not parse or the union does not build; callers then ask one by one.
+    pub fn any_matcher(patterns: &[LazyRegex]) -> Option<meta::Regex> {
+        let hirs = patterns
+            .iter()
+            .map(|p| parse_either(&p.source).ok().map(|(hir, _)| hir))
+            .collect::<Option<Vec<Hir>>>()?;
+        meta::Builder::new()
+            .configure(matcher_config())
+            .build_many_from_hir(&hirs)
+            .ok()
+    }
+
     /// The meta regex `get` builds (the configuration the regex crate's `RegexBuilder` gives
     /// it, see its `builders.rs`) with `auto_prefilter` off, built from the HIR parsed here:
     /// the pattern is parsed once, where `get` parses it twice.
     fn build_matcher(&self) -> Option<meta::Regex> {
         let (hir, unicode) = parse_either(&self.source).ok()?;
         let _ = self.info.set(Ok(Info::of(&hir, unicode)));
-        let config = meta::Config::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .utf8_empty(false)
-            .nfa_size_limit(Some(SIZE_LIMIT))
-            .hybrid_cache_capacity(DFA_SIZE_LIMIT)
-            .auto_prefilter(false);
-        meta::Builder::new().configure(config).build_from_hir(&hir).ok()
+        meta::Builder::new()
+            .configure(matcher_config())
+            .build_from_hir(&hir)
+            .ok()
     }
 
     /// Whether a match near a keyword hit fits in a window of a few lines around it.
@@ -136,6 +148,17 @@ impl Info {
             max_newlines: max_newlines(hir),
         }
     }
+}
+
+/// The configuration of `is_match` matchers: the regex crate's defaults as `get` uses them,
+/// without literal prefilters.
+fn matcher_config() -> meta::Config {
+    meta::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .utf8_empty(false)
+        .nfa_size_limit(Some(SIZE_LIMIT))
+        .hybrid_cache_capacity(DFA_SIZE_LIMIT)
+        .auto_prefilter(false)
 }
 
 /// Parses `source` with ASCII classes, which are what Go means and several times faster, or
