@@ -3,7 +3,6 @@
 //!
 //! Grouping and ordering happen here so that every reporter sees the same, deterministic list.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -163,10 +162,11 @@ impl Ord for ContextKey {
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub rule_id: String,
-    pub description: String,
+    /// Shared by every finding of the rule.
+    pub description: Arc<str>,
     pub confidence: Confidence,
     pub severity: Severity,
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     pub secret: Secret,
     pub fingerprint: String,
     /// Shannon entropy of the secret, bits per byte.
@@ -178,9 +178,19 @@ pub struct Finding {
     pub kms: Option<Box<crate::kms::KmsInfo>>,
 }
 
+/// A rule's description and tags as findings share them.
+type RuleText = (Arc<str>, Arc<[String]>);
+
 /// Groups per-blob matches (with their display paths) into sorted findings.
-pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
-    let mut by_key: BTreeMap<(String, Vec<u8>), Finding> = BTreeMap::new();
+///
+/// Hits are sorted by (rule id, secret) so that each finding's hits are adjacent: no map, no
+/// copies of keys, and each hit's strings move into its location.
+pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
+    let id = |h: &Hit| rules.rules[h.m.rule as usize].id.as_str();
+    hits.sort_unstable_by(|a, b| id(a).cmp(id(b)).then_with(|| a.m.secret.cmp(&b.m.secret)));
+    let mut findings: Vec<Finding> = Vec::new();
+    // Each rule's description and tags, allocated once and shared by its findings.
+    let mut shared: Vec<Option<RuleText>> = vec![None; rules.rules.len()];
     for Hit { path, m, commit } in hits {
         let rule = &rules.rules[m.rule as usize];
         let loc = Location {
@@ -190,26 +200,27 @@ pub fn group(hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
             commit,
             context: ContextKey(m.context),
         };
-        by_key
-            .entry((rule.id.clone(), m.secret.clone()))
-            .or_insert_with(|| Finding {
+        match findings.last_mut() {
+            Some(f) if f.rule_id == rule.id && f.secret.expose() == m.secret.as_slice() => f.locations.push(loc),
+            _ => findings.push(Finding {
                 rule_id: rule.id.clone(),
-                description: rule.description.clone(),
+                description: shared[m.rule as usize]
+                    .get_or_insert_with(|| (rule.description.as_str().into(), rule.tags.as_slice().into()))
+                    .0
+                    .clone(),
                 confidence: rule.confidence,
                 severity: rule.severity,
-                tags: rule.tags.clone(),
+                tags: shared[m.rule as usize].as_ref().expect("set just above").1.clone(),
                 fingerprint: fingerprint(salt, &rule.id, &m.secret),
                 entropy: crate::scan::shannon(&m.secret),
                 secret: Secret::new(m.secret),
-                // Most findings have one location; Vec would reserve four.
-                locations: Vec::with_capacity(1),
+                // Most findings have one location; `Vec::new` + push would reserve four.
+                locations: vec![loc],
                 history: None,
                 kms: None,
-            })
-            .locations
-            .push(loc);
+            }),
+        }
     }
-    let mut findings: Vec<Finding> = by_key.into_values().collect();
     for f in &mut findings {
         f.locations.sort();
         f.locations.dedup();

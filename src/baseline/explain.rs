@@ -260,10 +260,10 @@ fn suppression_trace(cfg: &ScanConfig, out: &mut String, rule: &str, secret: &[u
     let fp = fingerprint(&cfg.salt, rule, secret);
     let probe = Finding {
         rule_id: rule.to_string(),
-        description: String::new(),
+        description: "".into(),
         confidence: crate::rules::Confidence::Low,
         severity: crate::rules::Severity::Low,
-        tags: Vec::new(),
+        tags: Vec::new().into(),
         secret: Secret::new(secret.to_vec()),
         fingerprint: fp.clone(),
         entropy: 0.0,

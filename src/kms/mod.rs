@@ -719,7 +719,7 @@ fn group(judged: Vec<Judged>, salt: &str) -> Vec<Finding> {
         let rule_id = format!("kms/{}", j.issue.kind.as_str());
         let f = by.entry((rule_id.clone(), j.value.clone())).or_insert_with(|| Finding {
             rule_id: rule_id.clone(),
-            description: j.issue.message.clone(),
+            description: j.issue.message.as_str().into(),
             confidence: match j.info.severity.as_str() {
                 "error" => Confidence::High,
                 "warning" => Confidence::Medium,
@@ -730,7 +730,7 @@ fn group(judged: Vec<Judged>, salt: &str) -> Vec<Finding> {
                 "warning" => crate::rules::Severity::Medium,
                 _ => crate::rules::Severity::Info,
             },
-            tags: vec!["kms".into(), j.info.severity.clone()],
+            tags: vec!["kms".into(), j.info.severity.clone()].into(),
             fingerprint: fingerprint(salt, &rule_id, j.value.as_bytes()),
             entropy: crate::scan::shannon(j.value.as_bytes()),
             secret: Secret::new(j.value.clone().into_bytes()),

@@ -154,7 +154,7 @@ fn rule(report: &Report, f: &Finding) -> Value {
     let references: &[String] = meta.map_or(&[], |r| r.references.as_slice());
     let (security_severity, level) = severity(f.severity);
     let mut tags = vec!["security".to_string(), "secret".to_string()];
-    for t in &f.tags {
+    for t in f.tags.iter() {
         if !tags.contains(t) {
             tags.push(t.clone());
         }
@@ -191,7 +191,7 @@ fn rule(report: &Report, f: &Finding) -> Value {
     let mut v = json!({
         "id": f.rule_id,
         "name": pascal_case(&f.rule_id),
-        "shortDescription": { "text": f.description },
+        "shortDescription": { "text": &*f.description },
         "fullDescription": {
             "text": format!("{} (leakseal rule '{}', {} confidence).", f.description, f.rule_id, f.confidence.as_str())
         },
@@ -356,7 +356,7 @@ mod tests {
             description: "Test token".into(),
             confidence,
             severity: Severity::from_confidence(confidence),
-            tags: vec![],
+            tags: Vec::new().into(),
             secret: Secret::new(secret.to_vec()),
             fingerprint: "0".repeat(32),
             entropy: 3.0,
