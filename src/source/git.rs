@@ -122,6 +122,10 @@ pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
     // libgit2 re-hashes every object it reads by default; zlib's own checks still catch
     // corrupt objects, and the hashing costs a third of a history scan.
     git2::opts::strict_hash_verification(false);
+    // libgit2's object cache keeps commits and trees from the enumeration (and each worker's
+    // repository keeps its own): every blob is read once, so it only costs memory. Off: -27 %
+    // peak RSS on a 4,229-commit history, and no slower.
+    git2::opts::enable_caching(false);
     let repo = open(opts.repo)?;
     let mut en = match opts.mode {
         GitMode::Staged => enumerate_staged(&repo)?,
