@@ -188,7 +188,12 @@ type RuleText = (Arc<str>, Arc<[String]>);
 pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
     let id = |h: &Hit| rules.rules[h.m.rule as usize].id.as_str();
     hits.sort_unstable_by(|a, b| id(a).cmp(id(b)).then_with(|| a.m.secret.cmp(&b.m.secret)));
-    let mut findings: Vec<Finding> = Vec::new();
+    // Sized exactly: with tens of thousands of findings, doubling would leave megabytes unused.
+    let distinct = 1 + hits
+        .windows(2)
+        .filter(|w| w[0].m.rule != w[1].m.rule || w[0].m.secret != w[1].m.secret)
+        .count();
+    let mut findings: Vec<Finding> = Vec::with_capacity(if hits.is_empty() { 0 } else { distinct });
     // Each rule's description and tags, allocated once and shared by its findings.
     let mut shared: Vec<Option<RuleText>> = vec![None; rules.rules.len()];
     for Hit { path, m, commit } in hits {
