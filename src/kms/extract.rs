@@ -137,8 +137,14 @@ pub struct Scalar {
     pub tag: Option<String>,
 }
 
+/// Parses a JSON document into nodes whose strings keep their byte ranges (also used for
+/// notebooks by the scanner).
+pub fn json(text: &str) -> Result<Node, String> {
+    Json::new(text).document()
+}
+
 impl Node {
-    fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -156,7 +162,7 @@ impl Node {
 pub fn extract(text: &str, format: FileFormat) -> Result<Extracted, String> {
     let docs = match format {
         FileFormat::Yaml => yaml(text)?,
-        FileFormat::Json => vec![Json::new(text).document()?],
+        FileFormat::Json => vec![json(text)?],
         FileFormat::Toml => vec![toml_doc(text)?],
         FileFormat::Dotenv => vec![dotenv(text)?],
         FileFormat::Properties => vec![properties(text)],

@@ -295,14 +295,14 @@ fn decode_base64(run: &[u8], url: bool) -> Option<Vec<u8>> {
 }
 
 fn decode_hex(run: &[u8]) -> Option<Vec<u8>> {
-    let val = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
-    let mut text = Vec::with_capacity(run.len() / 2);
-    for (k, pair) in run.chunks_exact(2).enumerate() {
-        text.push(val(pair[0])? << 4 | val(pair[1])?);
-        if k + 1 == PROBE && !is_text(&text) {
-            return None;
-        }
+    use crate::kms::recognise::b64::decode_hex as hex_bytes;
+    let run = std::str::from_utf8(run).ok()?;
+    // Probe a prefix first, as for base64: digests decode to binary at once.
+    let probe = &run[..run.len().min(2 * PROBE)];
+    if probe.len() < run.len() && !is_text(&hex_bytes(probe)?) {
+        return None;
     }
+    let text = hex_bytes(run)?;
     is_text(&text).then_some(text)
 }
 

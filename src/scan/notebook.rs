@@ -6,6 +6,8 @@
 //! binary outputs are left out. A file that is not a notebook's JSON gives `None` and is
 //! scanned as plain text.
 
+use crate::kms::extract::{json, Node};
+
 /// The text of a notebook's cells, one segment per cell source or text output.
 #[derive(Debug, Default)]
 pub struct NotebookText {
@@ -25,61 +27,35 @@ impl NotebookText {
     }
 }
 
-/// Deepest nesting accepted; notebooks are shallow, so deeper input is not one.
-const MAX_DEPTH: usize = 64;
-
-/// A parsed JSON value that keeps strings as spans of the file.
-enum Node {
-    /// Raw span of the string's content, between the quotes.
-    Str(usize, usize),
-    Arr(Vec<Node>),
-    Obj(Vec<(Vec<u8>, Node)>),
-    Other,
-}
-
-impl Node {
-    fn get(&self, key: &[u8]) -> Option<&Node> {
-        match self {
-            Node::Obj(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-}
-
-/// The cell text of the notebook in `raw`, or `None` if `raw` is not a notebook's JSON.
+/// The cell text of the notebook in `raw`, or `None` if `raw` is not a notebook's JSON (the
+/// encryption checker's JSON reader, which keeps each string's place in the file).
 /// Notebooks larger than 4 GiB are not notebooks (offsets are `u32`).
 pub fn extract(raw: &[u8]) -> Option<NotebookText> {
     if raw.len() > u32::MAX as usize {
         return None;
     }
-    let mut p = Parser { b: raw, i: 0 };
-    p.ws();
-    let root = p.value(0)?;
-    p.ws();
-    if p.i != raw.len() {
-        return None;
-    }
-    let Node::Arr(cells) = root.get(b"cells")? else {
+    let root = json(std::str::from_utf8(raw).ok()?).ok()?;
+    let Node::Seq(cells) = root.get("cells")? else {
         return None;
     };
     let mut out = NotebookText::default();
     for (n, cell) in cells.iter().enumerate() {
         let cell_no = n as u32 + 1;
-        if let Some(src) = cell.get(b"source") {
+        if let Some(src) = cell.get("source") {
             push_text(raw, src, cell_no, &mut out);
         }
-        let Some(Node::Arr(outputs)) = cell.get(b"outputs") else {
+        let Some(Node::Seq(outputs)) = cell.get("outputs") else {
             continue;
         };
         for o in outputs {
-            for key in [&b"text"[..], b"traceback", b"evalue"] {
+            for key in ["text", "traceback", "evalue"] {
                 if let Some(t) = o.get(key) {
                     push_text(raw, t, cell_no, &mut out);
                 }
             }
-            if let Some(Node::Obj(data)) = o.get(b"data") {
+            if let Some(Node::Map(data)) = o.get("data") {
                 for (mime, v) in data {
-                    if mime.starts_with(b"text/") {
+                    if mime.starts_with("text/") {
                         push_text(raw, v, cell_no, &mut out);
                     }
                 }
@@ -93,11 +69,11 @@ pub fn extract(raw: &[u8]) -> Option<NotebookText> {
 /// their `\n`), as one segment.
 fn push_text(raw: &[u8], node: &Node, cell: u32, out: &mut NotebookText) {
     let parts: Vec<(usize, usize)> = match node {
-        Node::Str(s, e) => vec![(*s, *e)],
-        Node::Arr(items) => items
+        Node::Str(s) => vec![(s.start, s.end)],
+        Node::Seq(items) => items
             .iter()
             .filter_map(|n| match n {
-                Node::Str(s, e) => Some((*s, *e)),
+                Node::Str(s) => Some((s.start, s.end)),
                 _ => None,
             })
             .collect(),
@@ -118,7 +94,7 @@ fn push_text(raw: &[u8], node: &Node, cell: u32, out: &mut NotebookText) {
 }
 
 /// Decodes the JSON string content `raw[s..e]` onto `out`, mapping each byte to the start of
-/// the character or escape it came from.
+/// the character or escape it came from (the reader's decoded value has no such map).
 fn unescape(raw: &[u8], s: usize, e: usize, out: &mut NotebookText) {
     let mut i = s;
     while i < e {
@@ -166,102 +142,6 @@ fn unicode_escape(raw: &[u8], i: usize, e: usize) -> (Vec<u8>, usize) {
     let ch = char::from_u32(code).unwrap_or('\u{FFFD}');
     let mut buf = [0u8; 4];
     (ch.encode_utf8(&mut buf).as_bytes().to_vec(), len)
-}
-
-/// A minimal JSON parser: enough to find strings and their places, rejecting what is not JSON.
-struct Parser<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> Option<()> {
-        self.ws();
-        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
-    }
-
-    fn value(&mut self, depth: usize) -> Option<Node> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.ws();
-        match *self.b.get(self.i)? {
-            b'"' => {
-                let (s, e) = self.string()?;
-                Some(Node::Str(s, e))
-            }
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                if self.eat(b']').is_some() {
-                    return Some(Node::Arr(items));
-                }
-                loop {
-                    items.push(self.value(depth + 1)?);
-                    if self.eat(b',').is_some() {
-                        continue;
-                    }
-                    self.eat(b']')?;
-                    return Some(Node::Arr(items));
-                }
-            }
-            b'{' => {
-                self.i += 1;
-                let mut fields = Vec::new();
-                if self.eat(b'}').is_some() {
-                    return Some(Node::Obj(fields));
-                }
-                loop {
-                    self.ws();
-                    if self.b.get(self.i) != Some(&b'"') {
-                        return None;
-                    }
-                    let (s, e) = self.string()?;
-                    let mut key = NotebookText::default();
-                    unescape(self.b, s, e, &mut key);
-                    self.eat(b':')?;
-                    let v = self.value(depth + 1)?;
-                    fields.push((key.text, v));
-                    if self.eat(b',').is_some() {
-                        continue;
-                    }
-                    self.eat(b'}')?;
-                    return Some(Node::Obj(fields));
-                }
-            }
-            _ => {
-                let start = self.i;
-                while self.i < self.b.len()
-                    && matches!(self.b[self.i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z')
-                {
-                    self.i += 1;
-                }
-                (self.i > start).then_some(Node::Other)
-            }
-        }
-    }
-
-    /// At an opening quote: the span of the content, the cursor after the closing quote.
-    fn string(&mut self) -> Option<(usize, usize)> {
-        let start = self.i + 1;
-        let mut i = start;
-        loop {
-            match *self.b.get(i)? {
-                b'"' => break,
-                b'\\' => i += 2,
-                b'\n' => return None,
-                _ => i += 1,
-            }
-        }
-        self.i = i + 1;
-        Some((start, i))
-    }
 }
 
 #[cfg(test)]

@@ -5,15 +5,13 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::kms::verdict::hex;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Lowercase hex of SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
