@@ -89,7 +89,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
 /// commits carried the secret in, and whether HEAD still has it.
 fn annotate_history(findings: &mut [crate::finding::Finding], history: &HistoryMap, rules: &Ruleset) {
     for f in findings.iter_mut() {
-        let Some(idx) = rules.rules.iter().position(|r| r.id == f.rule_id) else {
+        let Some(idx) = rules.rules.iter().position(|r| *r.id == *f.rule_id) else {
             continue;
         };
         let (at_head, commits) = history

@@ -161,7 +161,8 @@ impl Ord for ContextKey {
 /// A rule plus a secret, with every location it was found at (sorted).
 #[derive(Debug, Clone)]
 pub struct Finding {
-    pub rule_id: String,
+    /// Shared by every finding of the rule.
+    pub rule_id: Arc<str>,
     /// Shared by every finding of the rule.
     pub description: Arc<str>,
     pub confidence: Confidence,
@@ -178,8 +179,8 @@ pub struct Finding {
     pub kms: Option<Box<crate::kms::KmsInfo>>,
 }
 
-/// A rule's description and tags as findings share them.
-type RuleText = (Arc<str>, Arc<[String]>);
+/// A rule's id, description and tags as findings share them.
+type RuleText = (Arc<str>, Arc<str>, Arc<[String]>);
 
 /// Groups per-blob matches (with their display paths) into sorted findings.
 ///
@@ -206,23 +207,31 @@ pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
             context: ContextKey(m.context),
         };
         match findings.last_mut() {
-            Some(f) if f.rule_id == rule.id && f.secret.expose() == m.secret.as_slice() => f.locations.push(loc),
-            _ => findings.push(Finding {
-                rule_id: rule.id.clone(),
-                description: shared[m.rule as usize]
-                    .get_or_insert_with(|| (rule.description.as_str().into(), rule.tags.as_slice().into()))
-                    .0
-                    .clone(),
-                confidence: rule.confidence,
-                severity: rule.severity,
-                tags: shared[m.rule as usize].as_ref().expect("set just above").1.clone(),
-                fingerprint: fingerprint(salt, &rule.id, &m.secret),
-                entropy: crate::scan::shannon(&m.secret),
-                secret: Secret::new(m.secret),
-                // Most findings have one location; `Vec::new` + push would reserve four.
-                locations: vec![loc],
-                history: None,
-                kms: None,
+            Some(f) if *f.rule_id == *rule.id && f.secret.expose() == m.secret.as_slice() => f.locations.push(loc),
+            _ => findings.push({
+                let (rule_id, description, tags) = shared[m.rule as usize]
+                    .get_or_insert_with(|| {
+                        (
+                            rule.id.as_str().into(),
+                            rule.description.as_str().into(),
+                            rule.tags.as_slice().into(),
+                        )
+                    })
+                    .clone();
+                Finding {
+                    rule_id,
+                    description,
+                    confidence: rule.confidence,
+                    severity: rule.severity,
+                    tags,
+                    fingerprint: fingerprint(salt, &rule.id, &m.secret),
+                    entropy: crate::scan::shannon(&m.secret),
+                    secret: Secret::new(m.secret),
+                    // Most findings have one location; `Vec::new` + push would reserve four.
+                    locations: vec![loc],
+                    history: None,
+                    kms: None,
+                }
             }),
         }
     }

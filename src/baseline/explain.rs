@@ -259,7 +259,7 @@ fn suppression_trace(cfg: &ScanConfig, out: &mut String, rule: &str, secret: &[u
     let s = &cfg.suppress;
     let fp = fingerprint(&cfg.salt, rule, secret);
     let probe = Finding {
-        rule_id: rule.to_string(),
+        rule_id: rule.into(),
         description: "".into(),
         confidence: crate::rules::Confidence::Low,
         severity: crate::rules::Severity::Low,

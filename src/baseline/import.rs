@@ -154,7 +154,7 @@ pub fn select(
                     Key::Line { path, line, rule: r } => {
                         *path == stored
                             && (loc.position.line..=loc.position.end_line).contains(line)
-                            && r.as_deref().is_none_or(|r| r == rule || !known_rules(r))
+                            && r.as_deref().is_none_or(|r| r == &*rule || !known_rules(r))
                     }
                     Key::Secret { path, secret: s } => *path == stored && s.as_bytes() == secret,
                     Key::Sha1 { path, sha1 } => *path == stored && *sha1 == sha,

@@ -162,7 +162,7 @@ pub fn entries_for(findings: &[Finding], salt: &str, paths: &PathMapper) -> BTre
         for loc in &f.locations {
             out.insert(Entry {
                 path: paths.stored(&loc.path),
-                rule: f.rule_id.clone(),
+                rule: f.rule_id.to_string(),
                 fingerprint: fp.clone(),
             });
         }
@@ -282,7 +282,7 @@ fn apply_baseline(b: &Baseline, scope: BaselineScope, findings: &mut [Finding], 
     let mut dropped = 0;
     for f in findings.iter_mut() {
         let fp = b.fingerprint(&f.rule_id, f.secret.expose());
-        let Some(known_paths) = known.get(&(f.rule_id.as_str(), fp.as_str())) else {
+        let Some(known_paths) = known.get(&(&*f.rule_id, fp.as_str())) else {
             continue;
         };
         if scope == BaselineScope::Secret {

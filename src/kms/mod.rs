@@ -718,7 +718,7 @@ fn group(judged: Vec<Judged>, salt: &str) -> Vec<Finding> {
     for j in judged {
         let rule_id = format!("kms/{}", j.issue.kind.as_str());
         let f = by.entry((rule_id.clone(), j.value.clone())).or_insert_with(|| Finding {
-            rule_id: rule_id.clone(),
+            rule_id: rule_id.as_str().into(),
             description: j.issue.message.as_str().into(),
             confidence: match j.info.severity.as_str() {
                 "error" => Confidence::High,

@@ -9,7 +9,7 @@ pub mod markdown;
 pub mod sarif;
 pub mod text;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -85,10 +85,10 @@ pub fn shown_part(part: &str, opts: ReportOptions) -> String {
 pub struct ContextView<'a> {
     opts: ReportOptions,
     report: &'a Report,
-    /// (path, line) -> (finding, piece index) of every secret piece standing on that line. Line
-    /// i of a multi-line secret can only be on line `start + i`, so a PEM block costs its line
-    /// count, and only indices are stored.
-    on_line: HashMap<(&'a str, usize), Vec<(u32, u32)>>,
+    /// (path, line, finding, piece index) of every secret piece standing on a line, sorted.
+    /// Line i of a multi-line secret can only be on line `start + i`, so a PEM block costs its
+    /// line count. A sorted vector, not a map of vectors: one allocation for the whole report.
+    on_line: Vec<(&'a str, usize, u32, u32)>,
     /// Lines on which a secret was found inside encoded content: the encoded form is as
     /// revealing as the secret, so long encoded-looking tokens are redacted there too.
     encoded_lines: HashSet<(&'a str, usize)>,
@@ -97,7 +97,7 @@ pub struct ContextView<'a> {
 impl<'a> ContextView<'a> {
     /// Indexes the secrets of `report` by the lines they occur on.
     pub fn new(report: &'a Report, opts: ReportOptions) -> ContextView<'a> {
-        let mut on_line: HashMap<(&'a str, usize), Vec<(u32, u32)>> = HashMap::new();
+        let mut on_line: Vec<(&'a str, usize, u32, u32)> = Vec::new();
         let mut encoded_lines = HashSet::new();
         if !opts.show_secrets {
             for (fi, f) in report.findings.iter().enumerate() {
@@ -107,13 +107,12 @@ impl<'a> ContextView<'a> {
                         encoded_lines.insert((loc.path.as_str(), loc.position.line));
                     }
                     for i in 0..lines {
-                        on_line
-                            .entry((loc.path.as_str(), loc.position.line + i))
-                            .or_default()
-                            .push((fi as u32, i as u32));
+                        on_line.push((loc.path.as_str(), loc.position.line + i, fi as u32, i as u32));
                     }
                 }
             }
+            on_line.sort_unstable();
+            on_line.dedup();
         }
         ContextView {
             opts,
@@ -126,12 +125,16 @@ impl<'a> ContextView<'a> {
     /// The context of `loc`, split so that reporters can colour the secret part.
     pub fn parts(&self, loc: &Location) -> (String, String, String) {
         let c = &loc.context.0;
-        let mut before = c.before.clone();
-        let mut after = c.after.clone();
-        if let Some(entries) = self.on_line.get(&(loc.path.as_str(), loc.position.line)) {
+        let mut before = c.before().to_string();
+        let mut after = c.after().to_string();
+        let key = (loc.path.as_str(), loc.position.line);
+        let first = self.on_line.partition_point(|&(p, l, _, _)| (p, l) < key);
+        let entries = &self.on_line[first..];
+        let entries = &entries[..entries.partition_point(|&(p, l, _, _)| (p, l) == key)];
+        if !entries.is_empty() {
             let mut pieces: Vec<String> = entries
                 .iter()
-                .filter_map(|&(fi, i)| {
+                .filter_map(|&(_, _, fi, i)| {
                     let text = String::from_utf8_lossy(self.report.findings[fi as usize].secret.expose()).into_owned();
                     text.split('\n').nth(i as usize).map(|p| p.trim().to_string())
                 })
@@ -153,7 +156,7 @@ impl<'a> ContextView<'a> {
             before = redact_encoded(&before);
             after = redact_encoded(&after);
         }
-        (before, shown_part(&c.secret, self.opts), after)
+        (before, shown_part(c.secret(), self.opts), after)
     }
 }
 

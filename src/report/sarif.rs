@@ -79,7 +79,7 @@ fn log(report: &Report, opts: ReportOptions, limit: usize) -> Value {
         let f = report
             .findings
             .iter()
-            .find(|f| f.rule_id == *id)
+            .find(|f| *f.rule_id == **id)
             .expect("every picked rule id comes from a finding");
         rules.push(rule(report, f));
     }
@@ -88,7 +88,7 @@ fn log(report: &Report, opts: ReportOptions, limit: usize) -> Value {
         .iter()
         .map(|&(fi, li)| {
             let f = &report.findings[fi];
-            result(f, &f.locations[li], rule_index[f.rule_id.as_str()], opts, &contexts)
+            result(f, &f.locations[li], rule_index[&*f.rule_id], opts, &contexts)
         })
         .collect();
 
@@ -189,7 +189,7 @@ fn rule(report: &Report, f: &Finding) -> Value {
         }
     }
     let mut v = json!({
-        "id": f.rule_id,
+        "id": &*f.rule_id,
         "name": pascal_case(&f.rule_id),
         "shortDescription": { "text": &*f.description },
         "fullDescription": {
@@ -270,7 +270,7 @@ fn result(f: &Finding, loc: &Location, rule_index: usize, opts: ReportOptions, c
     }
 
     json!({
-        "ruleId": f.rule_id,
+        "ruleId": &*f.rule_id,
         "ruleIndex": rule_index,
         "level": severity(f.severity).1,
         "kind": "fail",

@@ -123,7 +123,7 @@ pub fn findings_for(rules: &Ruleset, rule: &Rule, ex: &ExampleSpec) -> usize {
         rules,
         DEFAULT_SALT,
     );
-    findings.iter().filter(|f| f.rule_id == rule.id).count()
+    findings.iter().filter(|f| *f.rule_id == *rule.id).count()
 }
 
 /// The first line of an example, shortened, with the middle hidden so lint output does not

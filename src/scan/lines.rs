@@ -70,15 +70,45 @@ const MAX_CONTEXT: usize = 160;
 const CUT_MARGIN: usize = 48;
 
 /// The line a secret is on, split so that reporters can redact the secret part.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// Kept as one string and two lengths: a scan with tens of thousands of findings holds one
+/// context per location, and three strings each would triple the allocations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    pub before: String,
-    /// The part of the secret that lies on this line (the first line of a multi-line secret).
-    pub secret: String,
-    pub after: String,
+    text: Box<str>,
+    before: u32,
+    secret: u32,
 }
 
 impl Context {
+    /// A context from its three parts.
+    pub fn new(before: &str, secret: &str, after: &str) -> Context {
+        let mut text = String::with_capacity(before.len() + secret.len() + after.len());
+        text.push_str(before);
+        text.push_str(secret);
+        text.push_str(after);
+        Context {
+            text: text.into_boxed_str(),
+            before: before.len() as u32,
+            secret: secret.len() as u32,
+        }
+    }
+
+    /// The line before the secret (cut and marked `...` on long lines).
+    pub fn before(&self) -> &str {
+        &self.text[..self.before as usize]
+    }
+
+    /// The part of the secret that lies on this line (the first line of a multi-line secret).
+    pub fn secret(&self) -> &str {
+        &self.text[self.before as usize..(self.before + self.secret) as usize]
+    }
+
+    /// The line after the secret.
+    pub fn after(&self) -> &str {
+        &self.text[(self.before + self.secret) as usize..]
+    }
+
     /// Context for the secret at [start, end) of `bytes`.
     pub fn around(bytes: &[u8], start: usize, end: usize) -> Context {
         let ls = line_start(bytes, start);
@@ -101,20 +131,37 @@ impl Context {
                 cut_after = true;
             }
         }
-        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let mut before = lossy(&bytes[b0..start]).trim_start().to_string();
+        let before = String::from_utf8_lossy(&bytes[b0..start]);
+        let secret = String::from_utf8_lossy(&bytes[start..se]);
+        let after = String::from_utf8_lossy(&bytes[se..a1]);
+        let (before, after) = (before.trim_start(), after.trim_end());
+        let mut text = String::with_capacity(before.len() + secret.len() + after.len() + 6);
         if cut_before {
-            before.insert_str(0, "...");
+            text.push_str("...");
         }
-        let mut after = lossy(&bytes[se..a1]).trim_end().to_string();
+        text.push_str(before);
+        let before_len = text.len();
+        text.push_str(&secret);
+        text.push_str(after);
         if cut_after {
-            after.push_str("...");
+            text.push_str("...");
         }
         Context {
-            before,
-            secret: lossy(&bytes[start..se]),
-            after,
+            text: text.into_boxed_str(),
+            before: before_len as u32,
+            secret: secret.len() as u32,
         }
+    }
+}
+
+impl Serialize for Context {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Context", 3)?;
+        st.serialize_field("before", self.before())?;
+        st.serialize_field("secret", self.secret())?;
+        st.serialize_field("after", self.after())?;
+        st.end()
     }
 }
 
@@ -153,10 +200,7 @@ mod tests {
         let mut c = LineCounter::new(b);
         assert_eq!(c.position(6, 9).line, 3);
         let ctx = Context::around(b, 10, 11);
-        assert_eq!(
-            (ctx.before.as_str(), ctx.secret.as_str(), ctx.after.as_str()),
-            ("key=", "1", "")
-        );
+        assert_eq!((ctx.before(), ctx.secret(), ctx.after()), ("key=", "1", ""));
     }
 
     #[test]
@@ -166,7 +210,8 @@ mod tests {
         line.push_str(&"y".repeat(500));
         let s = line.find("SECRET").unwrap();
         let ctx = Context::around(line.as_bytes(), s, s + 6);
-        assert!(ctx.before.starts_with("...") && ctx.after.ends_with("..."));
-        assert!(ctx.before.len() < 60 && ctx.after.len() < 60);
+        assert!(ctx.before().starts_with("...") && ctx.after().ends_with("..."));
+        assert!(ctx.before().len() < 60 && ctx.after().len() < 60);
+        assert_eq!(ctx.secret(), "SECRET");
     }
 }

@@ -89,7 +89,11 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
                 merge(&mut acc, r);
                 acc
             })
-            .reduce(SourceOutput::default, |mut a, b| {
+            .reduce(SourceOutput::default, |mut a, mut b| {
+                // Extend the longer list: the shorter is copied, never both.
+                if a.matches.len() < b.matches.len() {
+                    std::mem::swap(&mut a.matches, &mut b.matches);
+                }
                 a.matches.extend(b.matches);
                 a.stats.add(&b.stats);
                 a.errors.extend(b.errors);
@@ -97,7 +101,11 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
                 a
             })
     };
-    out.matches.extend(folded.matches);
+    if out.matches.is_empty() {
+        out.matches = folded.matches;
+    } else {
+        out.matches.extend(folded.matches);
+    }
     out.stats.add(&folded.stats);
     out.errors.extend(folded.errors);
     out.problems.extend(folded.problems);
