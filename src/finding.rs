@@ -132,7 +132,8 @@ pub struct Location {
 /// A located match, ready to be grouped.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub path: String,
+    /// Shared by every hit in the same file (and with the file list while scanning).
+    pub path: Arc<str>,
     pub m: BlobMatch,
     pub commit: Option<Arc<CommitInfo>>,
 }
@@ -200,7 +201,7 @@ pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
     for Hit { path, m, commit } in hits {
         let rule = &rules.rules[m.rule as usize];
         let loc = Location {
-            path,
+            path: path.to_string(),
             position: m.position,
             via: m.via,
             commit,

@@ -13,6 +13,7 @@ use leakseal::rules::check::Strictness;
 use leakseal::rules::load;
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let (result, policy) = match &cli.command {
         Command::Scan(args) => match ScanConfig::from_args(args) {
@@ -59,3 +60,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc gives each thread that allocates its own malloc arena, and memory freed in one arena
+/// is not reused by another: per-thread regex caches and findings built on the workers, then
+/// grouped on the main thread, left ~15 MB of peak RSS in arenas no thread reused. Two arenas
+/// for the whole process keep the peak down with no measurable slowdown (README, Performance).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes allocator tuning; it is called before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}

@@ -115,7 +115,7 @@ pub fn findings_for(rules: &Ruleset, rule: &Rule, ex: &ExampleSpec) -> usize {
         matches
             .into_iter()
             .map(|m| Hit {
-                path: path.to_string(),
+                path: path.into(),
                 m,
                 commit: None,
             })

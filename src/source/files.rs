@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ignore::overrides::OverrideBuilder;
 use ignore::WalkBuilder;
@@ -21,21 +22,28 @@ use crate::scan::{Blob, ScanProblem, Scanner};
 /// A file to scan.
 #[derive(Debug)]
 struct Entry {
-    /// The path shown to the user.
-    display: String,
+    /// The path shown to the user, shared with every hit in the file.
+    display: Arc<str>,
     /// The path relative to the project root, for allowlists; `None` when it is `display`.
     rel: Option<String>,
-    fs_path: PathBuf,
+    /// The path to open; `None` when `display` opens the same file (most files: a tree of
+    /// tens of thousands keeps one string per file, not three).
+    fs_path: Option<PathBuf>,
 }
 
 impl Entry {
     fn new(display: String, rel: String, fs_path: &Path) -> Entry {
         let rel = (rel != display).then_some(rel);
+        let same = fs_path.to_str().is_some_and(|p| p.trim_start_matches("./") == display);
         Entry {
-            display,
+            display: display.into(),
             rel,
-            fs_path: fs_path.to_path_buf(),
+            fs_path: (!same).then(|| fs_path.to_path_buf()),
         }
+    }
+
+    fn fs_path(&self) -> &Path {
+        self.fs_path.as_deref().unwrap_or(Path::new(&*self.display))
     }
 }
 
@@ -267,11 +275,11 @@ fn scan_file(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResu
     let mut r = ItemResult::default();
     let fail = |r: &mut ItemResult, err: &std::io::Error| {
         r.error = Some(ItemError {
-            path: e.display.clone(),
+            path: e.display.to_string(),
             message: io_reason(err),
         });
     };
-    let mut file = match File::open(&e.fs_path) {
+    let mut file = match File::open(e.fs_path()) {
         Ok(f) => f,
         Err(err) => {
             fail(&mut r, &err);
@@ -320,7 +328,7 @@ fn scan_stdin(cfg: &ScanConfig, scanner: &mut Scanner<'_>) -> ItemResult {
     match std::io::stdin().lock().take(limit + 1).read_to_end(&mut bytes) {
         Ok(_) if bytes.len() as u64 > limit => r.stats.skipped_too_large = 1,
         Ok(_) if is_binary(&bytes) => r.stats.skipped_binary = 1,
-        Ok(_) => scan_bytes(scanner, "-", "-", &bytes, &mut r),
+        Ok(_) => scan_bytes(scanner, &Arc::from("-"), "-", &bytes, &mut r),
         Err(err) => {
             r.error = Some(ItemError {
                 path: "-".into(),
@@ -331,7 +339,7 @@ fn scan_stdin(cfg: &ScanConfig, scanner: &mut Scanner<'_>) -> ItemResult {
     r
 }
 
-fn scan_bytes(scanner: &mut Scanner<'_>, display: &str, rel: &str, bytes: &[u8], r: &mut ItemResult) {
+fn scan_bytes(scanner: &mut Scanner<'_>, display: &Arc<str>, rel: &str, bytes: &[u8], r: &mut ItemResult) {
     r.stats.files_scanned = 1;
     r.stats.bytes_scanned = bytes.len() as u64;
     let blob = Blob {
@@ -343,7 +351,7 @@ fn scan_bytes(scanner: &mut Scanner<'_>, display: &str, rel: &str, bytes: &[u8],
         .scan(&blob)
         .into_iter()
         .map(|m| Hit {
-            path: display.to_string(),
+            path: display.clone(),
             m,
             commit: None,
         })

@@ -221,7 +221,7 @@ pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
                 entry.1.extend(o.commit);
             }
             out.matches.push(Hit {
-                path: o.path.clone(),
+                path: o.path.as_str().into(),
                 m: m.clone(),
                 commit,
             });
