@@ -1,9 +1,9 @@
 //! Reads every blob of a repository's packs and prints seconds and MB/s, three ways: the pack
 //! reader (`source::pack`), libgit2's `find_blob` in parallel (one repository per thread, as the
 //! history scan does), and the pack reader with the want filter rejecting everything (the cost
-//! of indexing alone).
+//! of indexing alone). `verify` checks every blob the pack reader rebuilds against libgit2.
 //!
-//!   cargo bench --bench pack_visit -- <repo> [pack|git2|index]...
+//!   cargo bench --bench pack_visit -- <repo> [pack|git2|index|verify]...
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -45,6 +45,26 @@ fn main() {
                     errors.len() + errors2.len()
                 );
                 (out.len(), bytes, note)
+            }
+            "verify" => {
+                let (set, mut errors) = PackSet::open(&git_dir);
+                let (out, more) = set.visit_blobs(
+                    &|_| true,
+                    u64::MAX,
+                    || Repository::open(&git_dir).expect("repository"),
+                    |r, b| {
+                        let same = r.find_blob(b.oid).is_ok_and(|x| Some(x.content()) == b.data);
+                        (same, b.data.map_or(0, |d| d.len() as u64))
+                    },
+                );
+                errors.extend(more);
+                let bad = out.iter().filter(|(_, (same, _))| !same).count();
+                let bytes = out.iter().map(|(_, (_, n))| n).sum::<u64>();
+                (
+                    out.len(),
+                    bytes,
+                    format!("{bad} differ from libgit2, {} errors", errors.len()),
+                )
             }
             "git2" => {
                 git2::opts::strict_hash_verification(false);
