@@ -2,9 +2,12 @@
 //! per-thread scanners; it does not match, group or report.
 //!
 //! - `files`: paths and directories (parallel walk honouring .gitignore) and stdin.
+//! - `git`: staged changes, commit ranges and history, through libgit2.
+//! - `pack`: pack files read directly, every blob inflated once by walking the delta forest.
 
 pub mod files;
 pub mod git;
+pub mod pack;
 
 use crate::finding::Hit;
 use crate::scan::ScanProblem;
