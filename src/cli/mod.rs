@@ -248,6 +248,11 @@ pub struct ScanArgs {
     /// With --history: also scan blobs that no ref reaches (dangling, unreachable).
     #[arg(long, requires = "history", help_heading = "Git")]
     pub all_objects: bool,
+    /// With --history: read every blob whole through libgit2 instead of leakseal's pack reader
+    /// (which inflates each object once and searches deltas only in their new bytes). Same
+    /// findings, slower; for comparison and troubleshooting.
+    #[arg(long, requires = "history", help_heading = "Git")]
+    pub no_pack_reader: bool,
     /// Print scan statistics (commits walked, unique blobs read, duplicates skipped) on stderr.
     #[arg(long, help_heading = "Output")]
     pub stats: bool,

@@ -309,6 +309,7 @@ fn git_mode(args: &ScanArgs) -> Result<Option<crate::source::git::GitMode>, User
     if args.history {
         return Ok(Some(GitMode::History {
             all_objects: args.all_objects,
+            pack_reader: !args.no_pack_reader,
         }));
     }
     if let Some(rev) = &args.since_commit {

@@ -299,6 +299,11 @@ impl Ruleset {
         self.one_by_one_budget.store(ONE_BY_ONE_BUDGET, Ordering::Relaxed);
     }
 
+    /// Length in bytes of the longest keyword (0 without keywords).
+    pub fn max_keyword_len(&self) -> usize {
+        self.keywords.iter().map(|k| k.len()).max().unwrap_or(0)
+    }
+
     /// Whether a blob of `len` bytes is to be searched keyword by keyword (and takes that much
     /// of the budget) rather than with the automaton.
     pub fn search_one_by_one(&self, len: usize) -> bool {

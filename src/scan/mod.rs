@@ -107,6 +107,19 @@ struct Raw {
     end: usize,
 }
 
+/// Every keyword occurrence in a blob as (end, start, keyword index), sorted: what the keyword
+/// pass plans rules from.
+pub type KeywordHits = Vec<(usize, usize, usize)>;
+
+/// A span of a blob copied unchanged from another blob (its delta base): `len` bytes at `dst`
+/// are the base's bytes at `src`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    pub src: usize,
+    pub dst: usize,
+    pub len: usize,
+}
+
 /// Scans blobs against a ruleset. One per worker thread.
 pub struct Scanner<'r> {
     rules: &'r Ruleset,
@@ -120,6 +133,9 @@ pub struct Scanner<'r> {
     pub decode_depth: usize,
     /// Problems met so far (deduplicated), collected by the caller at the end.
     pub problems: BTreeSet<ScanProblem>,
+    /// Keyword hits given by the caller for the bytes at (address, length) (see
+    /// `scan_with_keyword_hits`).
+    preset: Option<((usize, usize), KeywordHits)>,
 }
 
 impl<'r> Scanner<'r> {
@@ -136,6 +152,7 @@ impl<'r> Scanner<'r> {
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
             problems: BTreeSet::new(),
+            preset: None,
         }
     }
 
@@ -166,6 +183,97 @@ impl<'r> Scanner<'r> {
         let mut out = self.scan_structured(blob);
         self.path_only(blob, &mut out);
         out
+    }
+
+    /// `scan`, with the keyword hits of `blob.bytes` already known (from `keyword_hits` or
+    /// `keyword_hits_delta`): the keyword pass over the raw bytes is skipped and the rules are
+    /// planned from `hits`, so the matches are the same as `scan`'s. Notebooks, lockfiles and
+    /// decoded content are still searched, as their bytes are not the blob's.
+    pub fn scan_with_keyword_hits(&mut self, blob: &Blob<'_>, hits: KeywordHits) -> (Vec<BlobMatch>, KeywordHits) {
+        self.preset = Some(((blob.bytes.as_ptr() as usize, blob.bytes.len()), hits));
+        let out = self.scan(blob);
+        let (_, hits) = self.preset.take().expect("set above; only scan_plain reads it");
+        (out, hits)
+    }
+
+    /// Every keyword occurrence in `bytes` (see `KeywordHits`).
+    pub fn keyword_hits(&self, bytes: &[u8]) -> KeywordHits {
+        let mut hits = Vec::new();
+        if let Some(ac) = self.rules.keyword_automaton() {
+            ac.for_each_hit(bytes, |p, s, e| hits.push((e, s, p)));
+        }
+        hits.sort_unstable();
+        hits
+    }
+
+    /// The keyword hits of a blob made from a base blob by a delta, from the base's hits:
+    /// an occurrence inside one copied span is the base's, moved; every other occurrence
+    /// touches a new byte or a seam between spans, and is searched for in the new bytes and
+    /// around the seams only (a keyword's length either side). Equal to `keyword_hits(bytes)`
+    /// when `base_hits` are the base's hits and `copies` (in target order) say truly which
+    /// bytes came from where.
+    pub fn keyword_hits_delta(
+        &self,
+        bytes: &[u8],
+        base_hits: &[(usize, usize, usize)],
+        copies: &[Copied],
+    ) -> KeywordHits {
+        let Some(ac) = self.rules.keyword_automaton() else {
+            return Vec::new();
+        };
+        let reach = self.rules.max_keyword_len().saturating_sub(1);
+        let mut hits: KeywordHits = Vec::new();
+        // Base hits by start, to find those inside each copied span.
+        let mut by_start: Vec<(usize, usize, usize)> = base_hits.iter().map(|&(e, s, p)| (s, e, p)).collect();
+        by_start.sort_unstable();
+        for c in copies {
+            let from = by_start.partition_point(|h| h.0 < c.src);
+            for &(s, e, p) in &by_start[from..] {
+                if s >= c.src + c.len {
+                    break;
+                }
+                if e <= c.src + c.len {
+                    hits.push((e - c.src + c.dst, s - c.src + c.dst, p));
+                }
+            }
+        }
+        // Regions to search: new bytes and seams, widened by a keyword's reach, merged.
+        let mut regions: Vec<(usize, usize)> = Vec::new();
+        let mut at = 0;
+        let mut push = |a: usize, b: usize| regions.push((a.saturating_sub(reach), (b + reach).min(bytes.len())));
+        for c in copies {
+            if c.dst > at {
+                push(at, c.dst);
+            }
+            push(c.dst, c.dst);
+            at = c.dst + c.len;
+            push(at, at);
+        }
+        if at < bytes.len() {
+            push(at, bytes.len());
+        }
+        regions.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(regions.len());
+        for r in regions {
+            match merged.last_mut() {
+                Some(last) if r.0 <= last.1 => last.1 = last.1.max(r.1),
+                _ => merged.push(r),
+            }
+        }
+        let inside_one_copy = |s: usize, e: usize| {
+            let i = copies.partition_point(|c| c.dst <= s);
+            i > 0 && e <= copies[i - 1].dst + copies[i - 1].len
+        };
+        for (a, b) in merged {
+            ac.for_each_hit(&bytes[a..b], |p, s, e| {
+                if !inside_one_copy(a + s, a + e) {
+                    hits.push((a + e, a + s, p));
+                }
+            });
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        hits
     }
 
     fn scan_structured(&mut self, blob: &Blob<'_>) -> Vec<BlobMatch> {
@@ -278,6 +386,19 @@ impl<'r> Scanner<'r> {
 
     /// Keyword pass: decide for each rule whether, and where, its regex must run.
     fn plan(&mut self, bytes: &[u8]) {
+        if let Some((at, hits)) = self.preset.take() {
+            if at == (bytes.as_ptr() as usize, bytes.len()) {
+                for &r in &self.rules.always_rules {
+                    self.set_whole(r);
+                }
+                for &(end, start, pattern) in &hits {
+                    self.keyword_hit(bytes, start, end, pattern);
+                }
+                self.preset = Some((at, hits));
+                return;
+            }
+            self.preset = Some((at, hits));
+        }
         self.plan_with(bytes, self.rules.search_one_by_one(bytes.len()));
     }
 
@@ -642,6 +763,92 @@ mod tests {
                 s.touched.clear();
             }
         }
+    }
+
+    /// A delta's keyword hits derived from its base's equal a full search of the delta, for
+    /// random edits of text dense with keywords: inserts that complete a keyword across a
+    /// seam, deletions that join two halves, moved and repeated blocks, edits at both ends.
+    #[test]
+    fn delta_keyword_hits_equal_a_full_search() {
+        let rules = crate::rules::load::load_embedded(crate::rules::embedded::FILES).expect("embedded rules");
+        let scanner = Scanner::new(&rules);
+        let mut text = String::new();
+        for r in &rules.rules {
+            for ex in r.examples.iter().chain(&r.negative_examples) {
+                text.push_str(ex.parts().1);
+                text.push('\n');
+            }
+            // Every keyword once in upper case, so the longest are in the text.
+            for k in &r.keywords {
+                text.push_str(&k.to_ascii_uppercase());
+                text.push('\n');
+            }
+        }
+        let base = text.into_bytes();
+        let base_hits = scanner.keyword_hits(&base);
+        assert!(base_hits.len() > 100, "the test text must be dense with keywords");
+        // Deterministic pseudo-random numbers (no dependency needed for a test).
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        let pieces: [&[u8]; 6] = [b"pass", b"word", b"PASSWORD=", b"api_key", b"tok", b"\nsecret: "];
+        for _ in 0..300 {
+            let mut target = Vec::new();
+            let mut copies = Vec::new();
+            for _ in 0..1 + next(8) {
+                if next(3) == 0 {
+                    target.extend_from_slice(pieces[next(pieces.len())]);
+                } else {
+                    let src = next(base.len());
+                    let len = next(base.len() - src).min(4000);
+                    copies.push(Copied {
+                        src,
+                        dst: target.len(),
+                        len,
+                    });
+                    target.extend_from_slice(&base[src..src + len]);
+                }
+            }
+            copies.retain(|c| c.len > 0);
+            let derived = scanner.keyword_hits_delta(&target, &base_hits, &copies);
+            assert_eq!(derived, scanner.keyword_hits(&target), "copies {copies:?}");
+        }
+        // A keyword split between two copies at each of its inner positions (the longest
+        // keywords are the ones a too-short search around the seam would miss).
+        let mut longest: Vec<(usize, usize, usize)> = base_hits.clone();
+        longest.sort_by_key(|&(e, s, _)| std::cmp::Reverse(e - s));
+        for &(e, s, _) in longest.iter().take(20) {
+            for m in s + 1..e {
+                let (a, b) = (s.saturating_sub(next(50)), (e + next(50)).min(base.len()));
+                let copies = [
+                    Copied {
+                        src: a,
+                        dst: 0,
+                        len: m - a,
+                    },
+                    Copied {
+                        src: m,
+                        dst: m - a,
+                        len: b - m,
+                    },
+                ];
+                let target = &base[a..b];
+                let derived = scanner.keyword_hits_delta(target, &base_hits, &copies);
+                assert_eq!(derived, scanner.keyword_hits(target), "split at {m} of {s}..{e}");
+            }
+        }
+        // No copies at all, and a blob that is its base.
+        assert_eq!(scanner.keyword_hits_delta(&base, &base_hits, &[]), base_hits);
+        let whole = [Copied {
+            src: 0,
+            dst: 0,
+            len: base.len(),
+        }];
+        assert_eq!(scanner.keyword_hits_delta(&base, &base_hits, &whole), base_hits);
     }
 
     #[test]

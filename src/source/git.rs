@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use super::{is_binary, ItemError, SourceOutput, Stats};
 use crate::finding::{CommitInfo, Hit};
 use crate::messages::UserError;
-use crate::scan::{BlobMatch, ScanProblem, Scanner};
+use crate::scan::{BlobMatch, Copied, KeywordHits, ScanProblem, Scanner};
 
 /// Which git content to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +28,11 @@ pub enum GitMode {
     Staged,
     /// Commits reachable from `head` and not from `base` (`None`: down to the root commits).
     Range { base: Option<String>, head: String },
-    /// Every ref's history; with `all_objects`, also blobs no ref reaches.
-    History { all_objects: bool },
+    /// Every ref's history; with `all_objects`, also blobs no ref reaches. With
+    /// `pack_reader`, packed blobs are read by our pack reader and deltas searched for keywords
+    /// only in their new bytes; without, every blob is read whole through libgit2 (same
+    /// findings, slower: for comparison and troubleshooting).
+    History { all_objects: bool, pack_reader: bool },
 }
 
 /// Counters that only git sources have (shown by `--stats`).
@@ -130,7 +133,7 @@ pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
     let mut en = match opts.mode {
         GitMode::Staged => enumerate_staged(&repo)?,
         GitMode::Range { base, head } => enumerate_range(&repo, base.as_deref(), head)?,
-        GitMode::History { all_objects } => enumerate_history(&repo, *all_objects)?,
+        GitMode::History { all_objects, .. } => enumerate_history(&repo, *all_objects)?,
     };
     // A subdirectory named for a range or history scan (a monorepo's service) limits what is
     // reported to paths under it. The staged scan (the hook) always covers the whole index.
@@ -167,29 +170,15 @@ pub fn scan(opts: &GitScan<'_>) -> Result<GitOutput, UserError> {
 
     let progress = Progress::new(opts.progress, order.len() as u64);
     let commit_shas: Vec<String> = en.commits.iter().map(|c| c.to_string()).collect();
-    let scanned: Vec<BlobResult> = order
-        .par_iter()
-        .map_init(
-            || {
-                (
-                    Repository::open(&git_dir).ok(),
-                    Scanner::with_decode_depth(opts.rules, opts.decode_depth),
-                )
-            },
-            |(repo, scanner), oid| {
-                let r = scan_blob(
-                    repo.as_ref(),
-                    scanner,
-                    *oid,
-                    &per_blob[oid],
-                    &commit_shas,
-                    opts.max_file_size,
-                );
-                progress.tick(r.stats.bytes_scanned);
-                r
-            },
-        )
-        .collect();
+    let scanned = read_and_scan(
+        &git_dir,
+        opts,
+        &order,
+        &per_blob,
+        &commit_shas,
+        &progress,
+        matches!(opts.mode, GitMode::History { pack_reader: true, .. }),
+    );
     progress.finish();
 
     let mut matches: HashMap<(Oid, &str), &[BlobMatch]> = HashMap::new();
@@ -253,6 +242,93 @@ struct BlobResult {
     problems: Vec<ScanProblem>,
 }
 
+/// Reads and scans every blob of `order` (each once), in that order. With `packs`, blobs stored
+/// in pack files are read by the pack reader, which inflates each object once and resolves
+/// delta chains in pack order; the rest (loose objects, objects the reader could not rebuild)
+/// are read through libgit2, which also reports what is really corrupt.
+fn read_and_scan(
+    git_dir: &Path,
+    opts: &GitScan<'_>,
+    order: &[Oid],
+    per_blob: &HashMap<Oid, Vec<(String, Option<usize>)>>,
+    commit_shas: &[String],
+    progress: &Progress,
+    packs: bool,
+) -> Vec<BlobResult> {
+    let mut done: HashMap<Oid, BlobResult> = HashMap::with_capacity(order.len());
+    if packs {
+        let (set, _) = super::pack::PackSet::open(git_dir);
+        let want = |oid: &Oid| per_blob.contains_key(oid);
+        // Each blob's keyword hits are kept while its delta children are read: a delta's hits
+        // are its base's, moved, plus a search of its new bytes only (`keyword_hits_delta`).
+        let (read, _) = set.visit_blobs_with_memo(
+            &want,
+            opts.max_file_size,
+            || Scanner::with_decode_depth(opts.rules, opts.decode_depth),
+            |scanner, blob, base_hits: Option<&KeywordHits>| {
+                let (r, hits) = match blob.data {
+                    Some(bytes) if blob.size <= opts.max_file_size => {
+                        let hits = (!is_binary(bytes)).then(|| match (&blob.delta, base_hits) {
+                            (Some(d), Some(base)) => {
+                                let copies: Vec<Copied> = d
+                                    .ops
+                                    .iter()
+                                    .filter_map(|op| match *op {
+                                        super::pack::DeltaOp::Copy { src, dst, len } => Some(Copied { src, dst, len }),
+                                        super::pack::DeltaOp::Insert { .. } => None,
+                                    })
+                                    .collect();
+                                scanner.keyword_hits_delta(bytes, base, &copies)
+                            }
+                            _ => scanner.keyword_hits(bytes),
+                        });
+                        scan_content(scanner, bytes, &per_blob[&blob.oid], commit_shas, hits)
+                    }
+                    _ => (
+                        BlobResult {
+                            stats: Stats {
+                                skipped_too_large: 1,
+                                ..Stats::default()
+                            },
+                            ..BlobResult::default()
+                        },
+                        None,
+                    ),
+                };
+                progress.tick(r.stats.bytes_scanned);
+                (r, hits)
+            },
+        );
+        done.extend(read);
+    }
+    let rest: Vec<Oid> = order.iter().filter(|o| !done.contains_key(o)).copied().collect();
+    let read: Vec<(Oid, BlobResult)> = rest
+        .par_iter()
+        .map_init(
+            || {
+                (
+                    Repository::open(git_dir).ok(),
+                    Scanner::with_decode_depth(opts.rules, opts.decode_depth),
+                )
+            },
+            |(repo, scanner), oid| {
+                let r = scan_blob(
+                    repo.as_ref(),
+                    scanner,
+                    *oid,
+                    &per_blob[oid],
+                    commit_shas,
+                    opts.max_file_size,
+                );
+                progress.tick(r.stats.bytes_scanned);
+                (*oid, r)
+            },
+        )
+        .collect();
+    done.extend(read);
+    order.iter().map(|o| done.remove(o).unwrap_or_default()).collect()
+}
+
 fn scan_blob(
     repo: Option<&Repository>,
     scanner: &mut Scanner<'_>,
@@ -290,31 +366,50 @@ fn scan_blob(
             return r;
         }
     }
-    let blob = match repo.find_blob(oid) {
-        Ok(b) => b,
+    match repo.find_blob(oid) {
+        Ok(b) => scan_content(scanner, b.content(), paths, commit_shas, None).0,
         Err(e) => {
             r.error = Some(fail(format!("cannot read object: {}", e.message())));
-            return r;
+            r
         }
-    };
-    let bytes = blob.content();
+    }
+}
+
+/// Scans one blob's bytes once per distinct path it occurs under; with its keyword hits known,
+/// without searching the bytes for keywords again. Gives the hits back.
+fn scan_content(
+    scanner: &mut Scanner<'_>,
+    bytes: &[u8],
+    paths: &[(String, Option<usize>)],
+    commit_shas: &[String],
+    mut hits: Option<KeywordHits>,
+) -> (BlobResult, Option<KeywordHits>) {
+    let mut r = BlobResult::default();
     if is_binary(bytes) {
         r.stats.skipped_binary = 1;
-        return r;
+        return (r, None);
     }
     r.stats.files_scanned = 1;
     r.stats.bytes_scanned = bytes.len() as u64;
     for (path, commit) in paths {
         let sha = commit.map(|i| commit_shas[i].as_str());
-        let ms = scanner.scan(&crate::scan::Blob {
+        let blob = crate::scan::Blob {
             path,
             bytes,
             commit: sha,
-        });
+        };
+        let ms = match hits.take() {
+            Some(h) => {
+                let (ms, h) = scanner.scan_with_keyword_hits(&blob, h);
+                hits = Some(h);
+                ms
+            }
+            None => scanner.scan(&blob),
+        };
         r.per_path.push((path.clone(), ms));
     }
     r.problems.extend(std::mem::take(&mut scanner.problems));
-    r
+    (r, hits)
 }
 
 /// Commit metadata, built once per commit and only for commits with findings.

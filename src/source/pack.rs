@@ -355,6 +355,20 @@ impl PackSet {
         init: impl Fn() -> S + Sync + Send,
         f: impl Fn(&mut S, &PackedBlob<'_>) -> T + Sync + Send,
     ) -> (Vec<(Oid, T)>, Vec<PackError>) {
+        self.visit_blobs_with_memo(want, max_size, init, |s, b, _: Option<&()>| (f(s, b), None))
+    }
+
+    /// `visit_blobs`, where `f` may also return a memo of a blob (e.g. what scanning it found)
+    /// and is handed the memo of the blob's delta base, if the base was visited and `f` kept
+    /// one: what a delta's visitor needs to work only on the delta's new bytes. A memo lives as
+    /// long as the base's bytes (until its last delta child is done).
+    pub fn visit_blobs_with_memo<S: Send, T: Send, M: Send + Sync>(
+        &self,
+        want: &(dyn Fn(&Oid) -> bool + Sync),
+        max_size: u64,
+        init: impl Fn() -> S + Sync + Send,
+        f: impl Fn(&mut S, &PackedBlob<'_>, Option<&M>) -> (T, Option<M>) + Sync + Send,
+    ) -> (Vec<(Oid, T)>, Vec<PackError>) {
         let flags = self.mark(want);
         let roots: Vec<u32> = (0..self.entries.len() as u32)
             .filter(|&e| {
@@ -372,6 +386,7 @@ impl PackSet {
                 .map(|_| Mutex::new(Vec::new()))
                 .collect(),
             spare: Mutex::new(Vec::new()),
+            memo: std::marker::PhantomData,
         };
         rayon::scope(|s| {
             roots.par_iter().for_each(|&r| walk.task(s, r, None));
@@ -562,8 +577,8 @@ struct Worker<S, T> {
 }
 
 /// Buffers kept per worker for reuse, and the largest capacity worth keeping.
-const POOL_BUFFERS: usize = 8;
-const POOL_MAX_CAPACITY: usize = 16 << 20;
+const POOL_BUFFERS: usize = 4;
+const POOL_MAX_CAPACITY: usize = 1 << 20;
 
 /// Keeps `buf` for reuse unless the pool is full or the buffer is unusually large.
 fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
@@ -572,25 +587,31 @@ fn recycle(pool: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
     }
 }
 
-/// A delta's base while its children are rebuilt: owned on a single-child chain, shared when
-/// siblings run as separate tasks.
-enum Base {
-    None,
-    Owned(Vec<u8>),
-    Shared(Arc<Vec<u8>>),
+/// A resolved object whose children still need it: its bytes and the visitor's memo.
+struct Resolved<M> {
+    bytes: Vec<u8>,
+    memo: Option<M>,
 }
 
-impl Base {
-    fn bytes(&self) -> Option<&[u8]> {
+/// A delta's base while its children are rebuilt: owned on a single-child chain, shared when
+/// siblings run as separate tasks.
+enum Base<M> {
+    None,
+    Owned(Resolved<M>),
+    Shared(Arc<Resolved<M>>),
+}
+
+impl<M> Base<M> {
+    fn get(&self) -> Option<&Resolved<M>> {
         match self {
             Base::None => None,
-            Base::Owned(v) => Some(v),
+            Base::Owned(r) => Some(r),
             Base::Shared(a) => Some(a),
         }
     }
 }
 
-struct Walk<'a, S, T, I, F> {
+struct Walk<'a, S, T, M, I, F> {
     set: &'a PackSet,
     flags: &'a [AtomicU8],
     max_size: u64,
@@ -602,18 +623,20 @@ struct Walk<'a, S, T, I, F> {
     slots: Vec<Mutex<Vec<Worker<S, T>>>>,
     /// Workers of threads outside the pool.
     spare: Mutex<Vec<Worker<S, T>>>,
+    memo: std::marker::PhantomData<fn() -> M>,
 }
 
 fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl<'a, S, T, I, F> Walk<'a, S, T, I, F>
+impl<'a, S, T, M, I, F> Walk<'a, S, T, M, I, F>
 where
     S: Send,
     T: Send,
+    M: Send + Sync,
     I: Fn() -> S + Sync + Send,
-    F: Fn(&mut S, &PackedBlob<'_>) -> T + Sync + Send,
+    F: Fn(&mut S, &PackedBlob<'_>, Option<&M>) -> (T, Option<M>) + Sync + Send,
 {
     fn slot(&self) -> &Mutex<Vec<Worker<S, T>>> {
         rayon::current_thread_index()
@@ -641,7 +664,7 @@ where
     /// Rebuilds `node` (from `base` when it is a delta) and then its needed descendants,
     /// depth-first: the first child continues on this thread, its siblings become tasks that
     /// share the node's bytes.
-    fn task<'s>(&'s self, scope: &rayon::Scope<'s>, node: u32, base: Option<Arc<Vec<u8>>>)
+    fn task<'s>(&'s self, scope: &rayon::Scope<'s>, node: u32, base: Option<Arc<Resolved<M>>>)
     where
         'a: 's,
     {
@@ -653,18 +676,18 @@ where
             w.kids
                 .extend(self.set.kids(node).iter().copied().filter(|&c| self.needed(c)));
             let keep = !w.kids.is_empty();
-            let result = self.resolve(&mut w, node, base.bytes(), keep);
+            let result = self.resolve(&mut w, node, base.get(), keep);
             match std::mem::replace(&mut base, Base::None) {
-                Base::Owned(v) => recycle(&mut w.pool, v),
+                Base::Owned(r) => recycle(&mut w.pool, r.bytes),
                 Base::Shared(a) => {
-                    if let Ok(v) = Arc::try_unwrap(a) {
-                        recycle(&mut w.pool, v);
+                    if let Ok(r) = Arc::try_unwrap(a) {
+                        recycle(&mut w.pool, r.bytes);
                     }
                 }
                 Base::None => {}
             }
-            let bytes = match result {
-                Ok(Some(bytes)) => bytes,
+            let resolved = match result {
+                Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(message) => {
                     self.fail(&mut w, node, message);
@@ -673,9 +696,9 @@ where
             };
             let first = w.kids[0];
             if w.kids.len() == 1 {
-                base = Base::Owned(bytes);
+                base = Base::Owned(resolved);
             } else {
-                let shared = Arc::new(bytes);
+                let shared = Arc::new(resolved);
                 for &c in &w.kids[1..] {
                     let b = shared.clone();
                     scope.spawn(move |s| self.task(s, c, Some(b)));
@@ -693,9 +716,9 @@ where
         &self,
         w: &mut Worker<S, T>,
         node: u32,
-        base: Option<&[u8]>,
+        base: Option<&Resolved<M>>,
         keep: bool,
-    ) -> Result<Option<Vec<u8>>, String> {
+    ) -> Result<Option<Resolved<M>>, String> {
         let set = self.set;
         let e = &set.entries[node as usize];
         let wanted = self.flags[node as usize].load(Ordering::Relaxed) & WANTED != 0;
@@ -708,7 +731,8 @@ where
             out,
             ..
         } = w;
-        let Some(base) = base else {
+        let base_memo = base.and_then(|b| b.memo.as_ref());
+        let Some(base) = base.map(|b| b.bytes.as_slice()) else {
             // Stored whole.
             if !keep && e.size > self.max_size {
                 if wanted {
@@ -718,7 +742,7 @@ where
                         data: None,
                         delta: None,
                     };
-                    out.push((e.oid, (self.f)(state, &blob)));
+                    out.push((e.oid, (self.f)(state, &blob, None).0));
                 }
                 return Ok(None);
             }
@@ -727,6 +751,7 @@ where
                 recycle(pool, buf);
                 return Err(m);
             }
+            let mut memo = None;
             if wanted {
                 let blob = PackedBlob {
                     oid: e.oid,
@@ -734,10 +759,12 @@ where
                     data: Some(&buf),
                     delta: None,
                 };
-                out.push((e.oid, (self.f)(state, &blob)));
+                let (t, m) = (self.f)(state, &blob, None);
+                out.push((e.oid, t));
+                memo = m;
             }
             if keep {
-                return Ok(Some(buf));
+                return Ok(Some(Resolved { bytes: buf, memo }));
             }
             recycle(pool, buf);
             return Ok(None);
@@ -764,6 +791,7 @@ where
             }
             return Err(m);
         }
+        let mut memo = None;
         if wanted {
             let blob = PackedBlob {
                 oid: e.oid,
@@ -774,10 +802,12 @@ where
                     ops,
                 }),
             };
-            out.push((e.oid, (self.f)(state, &blob)));
+            let (t, m) = (self.f)(state, &blob, base_memo);
+            out.push((e.oid, t));
+            memo = m;
         }
         match buf {
-            Some(b) if keep => Ok(Some(b)),
+            Some(bytes) if keep => Ok(Some(Resolved { bytes, memo })),
             Some(b) => {
                 recycle(pool, b);
                 Ok(None)

@@ -430,6 +430,23 @@ impl TestRepo {
             .expect("merge commit")
     }
 
+    /// Packs every object into one pack file (libgit2's pack builder, which stores similar
+    /// blobs as deltas) and removes the loose objects: the layout `git gc` leaves.
+    pub fn pack_all(&self) {
+        let mut pb = self.repo.packbuilder().expect("pack builder");
+        let mut walk = self.repo.revwalk().expect("revwalk");
+        walk.push_glob("*").expect("refs");
+        pb.insert_walk(&mut walk).expect("insert objects");
+        let objects = self.repo.path().join("objects");
+        pb.write(&objects.join("pack"), 0o644).expect("write pack");
+        for e in std::fs::read_dir(&objects).expect("objects dir").flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+                std::fs::remove_dir_all(e.path()).expect("remove loose objects");
+            }
+        }
+    }
+
     /// Writes and stages `files`, then commits them.
     pub fn commit_files(&self, message: &str, files: &[(&str, &str)]) -> git2::Oid {
         for (rel, contents) in files {
