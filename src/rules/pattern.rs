@@ -18,6 +18,12 @@ pub const MAX_WINDOW_LINES: usize = 8;
 const SIZE_LIMIT: usize = 64 << 20;
 /// `dfa_size_limit` of every compiled pattern.
 const DFA_SIZE_LIMIT: usize = 2 << 20;
+/// `dfa_size_limit` of patterns with a long bounded repetition (`{8,128}`): each count is a
+/// state, their lazy DFAs fill up to ~1.4 MB per thread, and on the short windows a rule
+/// searches a smaller cache costs nothing measurable.
+const DFA_SIZE_LIMIT_COUNTED: usize = 1 << 20;
+/// A bounded repetition with more than this many counts gets the smaller cache.
+const LONG_COUNT: u32 = 64;
 
 /// What parsing a pattern tells before it is compiled.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +31,7 @@ struct Info {
     unicode: bool,
     groups: usize,
     max_newlines: Option<usize>,
+    long_count: bool,
 }
 
 /// A pattern compiled on first use. User patterns are parsed (validated) when loaded; the
@@ -86,7 +93,11 @@ impl LazyRegex {
                     .multi_line(true)
                     .crlf(true)
                     .size_limit(SIZE_LIMIT)
-                    .dfa_size_limit(DFA_SIZE_LIMIT)
+                    .dfa_size_limit(if info.long_count {
+                        DFA_SIZE_LIMIT_COUNTED
+                    } else {
+                        DFA_SIZE_LIMIT
+                    })
                     .build()
                     .map_err(|e| one_line(&e.to_string()))
             })
@@ -146,7 +157,18 @@ impl Info {
             unicode,
             groups: hir.properties().explicit_captures_len(),
             max_newlines: max_newlines(hir),
+            long_count: has_long_count(hir),
         }
+    }
+}
+
+/// Whether `hir` holds a bounded repetition of more than `LONG_COUNT` (`x{8,128}`).
+fn has_long_count(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Repetition(r) => r.max.is_some_and(|m| m > LONG_COUNT) || has_long_count(&r.sub),
+        HirKind::Capture(c) => has_long_count(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(has_long_count),
+        _ => false,
     }
 }
 

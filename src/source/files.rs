@@ -24,21 +24,45 @@ use crate::scan::{Blob, ScanProblem, Scanner};
 struct Entry {
     /// The path shown to the user, shared with every hit in the file.
     display: Arc<str>,
-    /// The path relative to the project root, for allowlists; `None` when it is `display`.
-    rel: Option<String>,
+    /// The path relative to the project root, for allowlists.
+    rel: Rel,
     /// The path to open; `None` when `display` opens the same file (most files: a tree of
     /// tens of thousands keeps one string per file, not three).
     fs_path: Option<PathBuf>,
 }
 
+/// Where an entry's root-relative path is: most often `display` itself or its tail, so a tree of
+/// tens of thousands of files keeps one string per file.
+#[derive(Debug)]
+enum Rel {
+    Display,
+    /// `display[at..]`.
+    Tail(u32),
+    Own(String),
+}
+
 impl Entry {
     fn new(display: String, rel: String, fs_path: &Path) -> Entry {
-        let rel = (rel != display).then_some(rel);
+        let rel = if rel == display {
+            Rel::Display
+        } else if display.ends_with(&rel) && display.len() - rel.len() <= u32::MAX as usize {
+            Rel::Tail((display.len() - rel.len()) as u32)
+        } else {
+            Rel::Own(rel)
+        };
         let same = fs_path.to_str().is_some_and(|p| p.trim_start_matches("./") == display);
         Entry {
             display: display.into(),
             rel,
             fs_path: (!same).then(|| fs_path.to_path_buf()),
+        }
+    }
+
+    fn rel(&self) -> &str {
+        match &self.rel {
+            Rel::Display => &self.display,
+            Rel::Tail(at) => &self.display[*at as usize..],
+            Rel::Own(r) => r,
         }
     }
 
@@ -311,13 +335,7 @@ fn scan_file(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResu
         fail(&mut r, &err);
         return r;
     }
-    scan_bytes(
-        scanner,
-        &e.display,
-        e.rel.as_deref().unwrap_or(&e.display),
-        &bytes,
-        &mut r,
-    );
+    scan_bytes(scanner, &e.display, e.rel(), &bytes, &mut r);
     r
 }
 
