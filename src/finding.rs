@@ -87,8 +87,7 @@ pub fn fingerprint(salt: &str, rule_id: &str, secret: &[u8]) -> String {
     h.update(rule_id.as_bytes());
     h.update([0]);
     h.update(secret);
-    let digest = h.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::kms::verdict::hex(&h.finalize()[..16])
 }
 
 /// The commit a git location was found in.

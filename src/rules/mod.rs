@@ -54,8 +54,8 @@ pub struct Allowlist {
     /// Lowercased stopwords; a secret containing one is allowed.
     pub stopwords: Vec<String>,
     stopword_ac: OnceLock<Option<AhoCorasick>>,
-    /// All `regexes` as one matcher, built on first use (see `LazyRegex::any_matcher`).
-    any_regex: OnceLock<Option<regex_automata::meta::Regex>>,
+    /// `regexes` as one or two matchers, built on first use (see `LazyRegex::any_matchers`).
+    any_regex: OnceLock<Vec<regex_automata::meta::Regex>>,
     /// Global allowlists only: the rule ids it applies to (empty = all rules).
     pub target_rules: Vec<String>,
 }
@@ -129,15 +129,13 @@ impl Allowlist {
                 RegexTarget::Match => c.matched,
                 RegexTarget::Line => c.line,
             };
-            let one_by_one = || self.regexes.iter().any(|p| p.is_match(hay).unwrap_or(false));
-            checks[2] = Some(if self.regexes.len() < 2 {
-                one_by_one()
-            } else {
-                match self.any_regex.get_or_init(|| LazyRegex::any_matcher(&self.regexes)) {
-                    Some(m) => m.is_match(hay),
-                    None => one_by_one(),
-                }
-            });
+            // `^` and `$` are the ends of the secret or match (as in gitleaks); a line has no
+            // line breaks inside, and keeps `$` matching before a CR.
+            let multi_line = self.target == RegexTarget::Line;
+            let matchers = self
+                .any_regex
+                .get_or_init(|| LazyRegex::any_matchers(&self.regexes, multi_line));
+            checks[2] = Some(matchers.iter().any(|m| m.is_match(hay)));
         }
         if !self.stopwords.is_empty() {
             checks[3] = Some(self.has_stopword(c.secret));

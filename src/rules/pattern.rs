@@ -7,9 +7,9 @@
 
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::{Captures, Regex, RegexBuilder};
 use regex_automata::{meta, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Capture, Class, Hir, HirKind, Look, Repetition};
 
 /// Lines a match may span beyond the line of a keyword hit before a rule scans whole files.
 pub const MAX_WINDOW_LINES: usize = 8;
@@ -26,12 +26,24 @@ const DFA_SIZE_LIMIT_COUNTED: usize = 1 << 20;
 const LONG_COUNT: u32 = 64;
 
 /// What parsing a pattern tells before it is compiled.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Info {
     unicode: bool,
     groups: usize,
     max_newlines: Option<usize>,
     long_count: bool,
+    /// `long_count` of the source pattern, when it is not the one searched with.
+    strict_long_count: bool,
+    /// The pattern searched with, when it differs from the source (see `relax`).
+    relaxed: Option<Relaxed>,
+}
+
+/// A pattern with the upper bounds of its long repetitions removed, and the capture groups
+/// whose length must then be checked: (group index, most bytes the group may hold).
+#[derive(Debug, Clone)]
+struct Relaxed {
+    source: String,
+    bounds: Vec<(usize, usize)>,
 }
 
 /// A pattern compiled on first use. User patterns are parsed (validated) when loaded; the
@@ -43,6 +55,9 @@ pub struct LazyRegex {
     pub source: String,
     info: OnceLock<Result<Info, String>>,
     cell: OnceLock<Result<Regex, String>>,
+    /// The source pattern compiled as written, when the relaxed one is searched with: built
+    /// only if a relaxed match breaks a bound (see `each_captures`).
+    strict: OnceLock<Result<Regex, String>>,
     /// For `is_match`: the same pattern without literal prefilters (`None` if it failed to
     /// build; `get` then gives the error).
     matcher: OnceLock<Option<meta::Regex>>,
@@ -63,14 +78,16 @@ impl LazyRegex {
             source,
             info: OnceLock::new(),
             cell: OnceLock::new(),
+            strict: OnceLock::new(),
             matcher: OnceLock::new(),
         })
     }
 
-    fn info(&self) -> Result<Info, String> {
+    fn info(&self) -> Result<&Info, String> {
         self.info
             .get_or_init(|| parse_either(&self.source).map(|(hir, unicode)| Info::of(&hir, unicode)))
-            .clone()
+            .as_ref()
+            .map_err(String::clone)
     }
 
     /// Number of explicit capture groups (0 if the pattern does not parse).
@@ -83,26 +100,65 @@ impl LazyRegex {
         self.info().ok().and_then(|i| i.max_newlines)
     }
 
-    /// The compiled regex, compiling it now if this is the first use.
+    /// The compiled regex, compiling it now if this is the first use. For a pattern with long
+    /// bounded repetitions this is the relaxed pattern (see `relax`): search it with
+    /// `each_captures`, which checks the bounds, not with `captures_iter`.
     pub fn get(&self) -> Result<&Regex, &str> {
         self.cell
             .get_or_init(|| {
                 let info = self.info()?;
-                RegexBuilder::new(&self.source)
-                    .unicode(info.unicode)
-                    .multi_line(true)
-                    .crlf(true)
-                    .size_limit(SIZE_LIMIT)
-                    .dfa_size_limit(if info.long_count {
-                        DFA_SIZE_LIMIT_COUNTED
-                    } else {
-                        DFA_SIZE_LIMIT
-                    })
-                    .build()
-                    .map_err(|e| one_line(&e.to_string()))
+                let source = info
+                    .relaxed
+                    .as_ref()
+                    .map_or(self.source.as_str(), |r| r.source.as_str());
+                compile(source, info, info.long_count)
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// Calls `f` with the captures of every match in `hay`, left to right without overlaps:
+    /// what `captures_iter` of the pattern as written gives.
+    ///
+    /// A relaxed pattern is searched, and its match is the written pattern's whenever its
+    /// bounded groups are within their bounds (see `relax`). When one is not, the written
+    /// pattern is searched from the relaxed match's start: no match of the written pattern can
+    /// start earlier, as every one of them is a relaxed match too.
+    pub fn each_captures(&self, hay: &[u8], mut f: impl FnMut(&Captures<'_>)) -> Result<(), String> {
+        let re = self.get().map_err(str::to_string)?;
+        let info = self.info()?;
+        let Some(relaxed) = &info.relaxed else {
+            for caps in re.captures_iter(hay) {
+                f(&caps);
+            }
+            return Ok(());
+        };
+        // Relaxed patterns never match empty (`relax` checks), so every match moves on.
+        let mut at = 0;
+        while at < hay.len() {
+            let Some(caps) = re.captures_at(hay, at) else { break };
+            let m = caps.get(0).expect("group 0 always matches");
+            let within = relaxed
+                .bounds
+                .iter()
+                .all(|&(g, max)| caps.get(g).is_none_or(|c| c.len() <= max));
+            if within {
+                f(&caps);
+                at = m.end();
+                continue;
+            }
+            let strict = self
+                .strict
+                .get_or_init(|| compile(&self.source, info, info.strict_long_count))
+                .as_ref()
+                .map_err(String::clone)?;
+            let Some(caps) = strict.captures_at(hay, m.start()) else {
+                break;
+            };
+            f(&caps);
+            at = caps.get(0).expect("group 0 always matches").end();
+        }
+        Ok(())
     }
 
     /// Whether the pattern matches anywhere in `hay` (allowlists, paths): the same answer as
@@ -118,19 +174,41 @@ impl LazyRegex {
         }
     }
 
-    /// One matcher for several patterns, answering whether any of them matches: what an
-    /// allowlist asks. One multi-pattern build shares the fixed cost of building a regex
-    /// (several engines, caches) that dozens of single builds would each pay. `None` when a
-    /// pattern does not parse or the union does not build; callers then ask one by one.
-    pub fn any_matcher(patterns: &[LazyRegex]) -> Option<meta::Regex> {
-        let hirs = patterns
+    /// Matchers for an allowlist's patterns, answering together whether any of them matches.
+    ///
+    /// With `multi_line` off, `^` and `$` are the ends of the text, as in Go and gitleaks
+    /// (allowlists are asked about a secret or a match, not a file). Patterns anchored at the
+    /// start of the text are built as one matcher and the rest as another: an anchored search
+    /// reads a short secret once and stops, where an unanchored union of dozens of patterns
+    /// builds a large lazy DFA that every worker pays for on first use (the generic rules'
+    /// allowlist cost 40 ms per thread on the 5,000-file tree). A group that does not build
+    /// as one falls back to a matcher per pattern; a pattern that does not parse (user patterns
+    /// are validated when loaded) never matches.
+    pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool) -> Vec<meta::Regex> {
+        let hirs: Vec<Hir> = patterns
             .iter()
-            .map(|p| parse_either(&p.source).ok().map(|(hir, _)| hir))
-            .collect::<Option<Vec<Hir>>>()?;
-        meta::Builder::new()
-            .configure(matcher_config())
-            .build_many_from_hir(&hirs)
-            .ok()
+            .filter_map(|p| parse_either_with(&p.source, multi_line).ok().map(|(hir, _)| hir))
+            .collect();
+        let (anchored, rest): (Vec<Hir>, Vec<Hir>) = hirs
+            .into_iter()
+            .partition(|h| h.properties().look_set_prefix().contains(Look::Start));
+        let mut out = Vec::new();
+        for group in [anchored, rest] {
+            if group.is_empty() {
+                continue;
+            }
+            let build = |hirs: &[Hir]| {
+                meta::Builder::new()
+                    .configure(matcher_config())
+                    .build_many_from_hir(hirs)
+                    .ok()
+            };
+            match build(&group) {
+                Some(m) => out.push(m),
+                None => out.extend(group.iter().filter_map(|h| build(std::slice::from_ref(h)))),
+            }
+        }
+        out
     }
 
     /// The meta regex `get` builds (the configuration the regex crate's `RegexBuilder` gives
@@ -153,12 +231,158 @@ impl LazyRegex {
 
 impl Info {
     fn of(hir: &Hir, unicode: bool) -> Info {
+        let relaxed = relax(hir);
         Info {
             unicode,
             groups: hir.properties().explicit_captures_len(),
             max_newlines: max_newlines(hir),
-            long_count: has_long_count(hir),
+            long_count: has_long_count(relaxed.as_ref().map_or(hir, |(h, _)| h)),
+            strict_long_count: has_long_count(hir),
+            relaxed: relaxed.map(|(h, bounds)| Relaxed {
+                source: h.to_string(),
+                bounds,
+            }),
         }
+    }
+}
+
+/// Compiles `source` the way every rule pattern is compiled.
+fn compile(source: &str, info: &Info, long_count: bool) -> Result<Regex, String> {
+    RegexBuilder::new(source)
+        .unicode(info.unicode)
+        .multi_line(true)
+        .crlf(true)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(if long_count {
+            DFA_SIZE_LIMIT_COUNTED
+        } else {
+            DFA_SIZE_LIMIT
+        })
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// The pattern with the upper bound of each long repetition of a class removed where that
+/// cannot change which matches are found, given a check of the group's length afterwards:
+/// `([^"\s]{8,128})"` becomes `([^"\s]{8,})"` and group 1 may hold at most 128 bytes.
+///
+/// Each count of a bounded repetition is a state of its automaton, multiplied by every state
+/// the rest of the pattern can be in meanwhile: the lazy DFA of the generic assignment rule
+/// built 4x more states with `{8,128}` than with `{8,}` (its first search of the 5,000-file
+/// tree took 31 ms per thread instead of 8).
+///
+/// A repetition `C{m,n}` (C a class, n > `LONG_COUNT`) is relaxed only when:
+/// - it is a capture group's last element, after elements of fixed length, and the group is
+///   not repeated itself, so the group's length tells the repetition's;
+/// - the element after the group is a class or literal that cannot match a byte of C, or a
+///   word boundary after a class of word bytes.
+///
+/// Then, for a given start of the group, the repetition can only end where the run of C
+/// bytes ends, in the written and in the relaxed pattern alike: every way to match the
+/// written pattern is a way to match the relaxed one, in the same order of preference, and a
+/// relaxed way is a written one exactly when each relaxed group is within its bound. So the
+/// relaxed pattern's leftmost-first match is the written pattern's whenever its groups are
+/// within bounds. `None` when nothing is relaxed or the pattern could match empty.
+fn relax(hir: &Hir) -> Option<(Hir, Vec<(usize, usize)>)> {
+    if hir.properties().minimum_len().is_none_or(|n| n == 0) {
+        return None;
+    }
+    let mut bounds = Vec::new();
+    let relaxed = relax_in(hir, false, &mut bounds);
+    (!bounds.is_empty()).then_some((relaxed, bounds))
+}
+
+fn relax_in(hir: &Hir, repeated: bool, bounds: &mut Vec<(usize, usize)>) -> Hir {
+    match hir.kind() {
+        HirKind::Concat(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let relaxed = match (item.kind(), items.get(i + 1)) {
+                    (HirKind::Capture(c), Some(next)) if !repeated => relax_group(c, next, bounds),
+                    _ => None,
+                };
+                out.push(relaxed.unwrap_or_else(|| relax_in(item, repeated, bounds)));
+            }
+            Hir::concat(out)
+        }
+        HirKind::Alternation(items) => Hir::alternation(items.iter().map(|h| relax_in(h, repeated, bounds)).collect()),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            index: c.index,
+            name: c.name.clone(),
+            sub: Box::new(relax_in(&c.sub, repeated, bounds)),
+        }),
+        HirKind::Repetition(r) => {
+            let once = r.min == 1 && r.max == Some(1);
+            Hir::repetition(Repetition {
+                sub: Box::new(relax_in(&r.sub, repeated || !once, bounds)),
+                ..r.clone()
+            })
+        }
+        _ => hir.clone(),
+    }
+}
+
+/// The capture group `c`, followed by `next`, with its last element relaxed (see `relax`).
+fn relax_group(c: &Capture, next: &Hir, bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
+    let (prefix, last): (&[Hir], &Hir) = match c.sub.kind() {
+        HirKind::Concat(items) => {
+            let (last, prefix) = items.split_last()?;
+            (prefix, last)
+        }
+        _ => (&[], &c.sub),
+    };
+    let HirKind::Repetition(rep) = last.kind() else {
+        return None;
+    };
+    let max = rep.max.filter(|&m| m > LONG_COUNT)? as usize;
+    let run = byte_set(&rep.sub)?;
+    let mut prefix_len = 0;
+    for h in prefix {
+        let p = h.properties();
+        match (p.minimum_len(), p.maximum_len()) {
+            (Some(a), Some(b)) if a == b => prefix_len += a,
+            _ => return None,
+        }
+    }
+    let stops = match next.kind() {
+        HirKind::Look(Look::WordAscii) => run.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_'),
+        _ => first_bytes(next).is_some_and(|first| first.iter().all(|b| !run.contains(b))),
+    };
+    if !stops {
+        return None;
+    }
+    bounds.push((c.index as usize, prefix_len + max));
+    let mut items = prefix.to_vec();
+    items.push(Hir::repetition(Repetition {
+        max: None,
+        ..rep.clone()
+    }));
+    Some(Hir::capture(Capture {
+        index: c.index,
+        name: c.name.clone(),
+        sub: Box::new(Hir::concat(items)),
+    }))
+}
+
+/// The bytes a class matches (`None` for anything but a class of bytes or ASCII characters).
+fn byte_set(h: &Hir) -> Option<Vec<u8>> {
+    match h.kind() {
+        HirKind::Class(Class::Bytes(c)) => Some(c.ranges().iter().flat_map(|r| r.start()..=r.end()).collect()),
+        HirKind::Class(Class::Unicode(c)) if c.is_ascii() => Some(
+            c.ranges()
+                .iter()
+                .flat_map(|r| r.start() as u8..=r.end() as u8)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The bytes a match of a class or literal can start with (`None` for anything else).
+fn first_bytes(h: &Hir) -> Option<Vec<u8>> {
+    match h.kind() {
+        HirKind::Literal(l) => l.0.first().map(|&b| vec![b]),
+        _ => byte_set(h),
     }
 }
 
@@ -187,9 +411,14 @@ fn matcher_config() -> meta::Config {
 /// else with Unicode classes (a pattern that needs `\p{L}` still works); the error is the ASCII
 /// parse's. `true` with the HIR: Unicode classes are on.
 fn parse_either(source: &str) -> Result<(Hir, bool), String> {
-    match parse(source, false) {
+    parse_either_with(source, true)
+}
+
+/// `parse_either`, with `^` and `$` matching at line breaks or only at the ends of the text.
+fn parse_either_with(source: &str, multi_line: bool) -> Result<(Hir, bool), String> {
+    match parse(source, false, multi_line) {
         Ok(h) => Ok((h, false)),
-        Err(ascii_err) => match parse(source, true) {
+        Err(ascii_err) => match parse(source, true, multi_line) {
             Ok(h) => Ok((h, true)),
             Err(_) => Err(ascii_err),
         },
@@ -197,11 +426,11 @@ fn parse_either(source: &str) -> Result<(Hir, bool), String> {
 }
 
 /// The syntax `get` compiles with (the regex crate's defaults otherwise), as `Hir`.
-fn parse(source: &str, unicode: bool) -> Result<Hir, String> {
+fn parse(source: &str, unicode: bool, multi_line: bool) -> Result<Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(unicode)
         .utf8(false)
-        .multi_line(true)
+        .multi_line(multi_line)
         .crlf(true)
         .build()
         .parse(source)
@@ -286,5 +515,163 @@ mod tests {
     fn unicode_classes_fall_back() {
         let r = LazyRegex::new(r"\p{Greek}+").unwrap();
         assert!(r.get().unwrap().is_match("αβγ".as_bytes()));
+    }
+
+    /// (group index, bound) pairs `relax` finds in `pattern`.
+    fn relaxed_bounds(pattern: &str) -> Vec<(usize, usize)> {
+        let r = LazyRegex::new(pattern).unwrap();
+        r.info()
+            .unwrap()
+            .relaxed
+            .as_ref()
+            .map_or(Vec::new(), |x| x.bounds.clone())
+    }
+
+    #[test]
+    fn long_counts_are_relaxed_only_where_the_run_must_end() {
+        assert_eq!(relaxed_bounds(r#"(?i)key\s*=\s*"([^"\s]{8,128})""#), [(1, 128)]);
+        assert_eq!(relaxed_bounds(r#"tok=(tk_[a-z0-9]{20,100})&"#), [(1, 103)]);
+        assert_eq!(relaxed_bounds(r#"(vc_[A-Za-z0-9]{24,100})\b"#), [(1, 103)]);
+        assert_eq!(
+            relaxed_bounds(r#"a="([^"]{8,128})"|b='([^']{3,200})'"#),
+            [(1, 128), (2, 200)]
+        );
+        // Short counts stay as written.
+        assert_eq!(relaxed_bounds(r#"key="([a-z]{8,64})""#), []);
+        // The group ends the pattern: `{8,128}` would match the first 128 bytes of a long run.
+        assert_eq!(relaxed_bounds(r#"key=([a-z]{8,128})"#), []);
+        // The next byte may continue the run, the group is repeated, or its length does not
+        // tell the repetition's.
+        assert_eq!(relaxed_bounds(r#"key=([a-z]{8,128})[a-z0-9]"#), []);
+        assert_eq!(relaxed_bounds(r#"(?:"([a-z]{8,128})"){2}"#), []);
+        assert_eq!(relaxed_bounds(r#"(x+[a-z]{8,128})""#), []);
+        assert_eq!(relaxed_bounds(r#"([a-z]{8,128}x)""#), []);
+        assert_eq!(relaxed_bounds(r#"([a-z.]{8,128})\b"#), []);
+    }
+
+    /// Every (group start, group end) of every match, in order.
+    fn spans(caps: &regex::bytes::Captures<'_>) -> Vec<Option<(usize, usize)>> {
+        caps.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()
+    }
+
+    #[test]
+    fn relaxed_search_finds_exactly_what_the_written_pattern_finds() {
+        let patterns = [
+            r#"(?i)(?:password|token)[ \t]{0,3}[=:][ \t]{0,3}["']([^"'\s]{4,70})["']"#,
+            r#"(?:k|key)=([a-z]{2,66})(?:"|;)|(?:x|y)=([a-z"=]{1,70})'"#,
+            r#"\b(tk_[a-z0-9]{8,66})\b"#,
+            r#"(?:=|:)("?)([a-z]{3,65})["';]"#,
+        ];
+        // Pieces that build keys, operators, quotes and runs long and short.
+        let pieces: [&[u8]; 16] = [
+            b"k=",
+            b"key=",
+            b"x=",
+            b"y=",
+            b"password=",
+            b"token: ",
+            b"\"",
+            b"'",
+            b";",
+            b" ",
+            b"\n",
+            b"tk_",
+            b"=",
+            b":",
+            b"ab0",
+            b"a",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut relaxed_matches = 0;
+        let mut fallbacks = 0usize;
+        for pattern in patterns {
+            let lazy = LazyRegex::new(pattern).unwrap();
+            assert!(lazy.info().unwrap().relaxed.is_some(), "{pattern}");
+            let written = regex::bytes::RegexBuilder::new(pattern)
+                .unicode(false)
+                .multi_line(true)
+                .crlf(true)
+                .build()
+                .unwrap();
+            for _ in 0..3000 {
+                let len = (next() % 300) as usize;
+                let mut hay = Vec::with_capacity(len);
+                while hay.len() < len {
+                    // Runs of letters now and then, to cross the bounds.
+                    if next() % 8 == 0 {
+                        let run = 1 + (next() % 90) as usize;
+                        hay.extend(std::iter::repeat_n(b'a', run));
+                    } else {
+                        hay.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                    }
+                }
+                let want: Vec<_> = written.captures_iter(&hay).map(|c| spans(&c)).collect();
+                let mut got = Vec::new();
+                lazy.each_captures(&hay, |c| got.push(spans(c))).unwrap();
+                assert_eq!(got, want, "{pattern} on {:?}", String::from_utf8_lossy(&hay));
+                relaxed_matches += got.len();
+                // Where the relaxed pattern alone would have been wrong.
+                let naive: Vec<_> = lazy.get().unwrap().captures_iter(&hay).map(|c| spans(&c)).collect();
+                fallbacks += usize::from(naive != want);
+            }
+        }
+        // The haystacks did exercise both paths.
+        assert!(relaxed_matches > 500, "{relaxed_matches}");
+        assert!(fallbacks > 50, "{fallbacks}");
+    }
+
+    #[test]
+    fn allowlist_matchers_answer_as_each_pattern_would() {
+        let sources = [
+            r"^\$\{",
+            r"(?i)^(?:true|false)$",
+            r"example",
+            r"x{5,}|\*{3,}",
+            r"^[0-9a-f]{8,31}$",
+            r"\.pem$",
+        ];
+        let patterns: Vec<LazyRegex> = sources.iter().map(|p| LazyRegex::new(p).unwrap()).collect();
+        let hays = [
+            "${X}",
+            "a${X}",
+            "TRUE",
+            "true1",
+            "my-example-key",
+            "xxxxx",
+            "ab**",
+            "ab***",
+            "deadbeef",
+            "deadbeefz",
+            "key.pem",
+            "key.pem.bak",
+            "x\n${X}",
+            "deadbeef\nx",
+            "",
+        ];
+        for multi_line in [false, true] {
+            let matchers = LazyRegex::any_matchers(&patterns, multi_line);
+            // Three patterns anchored at the start of the text, three not: two matchers (a
+            // multi-line `^` anchors nothing).
+            assert_eq!(matchers.len(), if multi_line { 1 } else { 2 });
+            for hay in hays {
+                let want = sources.iter().any(|p| {
+                    regex::bytes::RegexBuilder::new(p)
+                        .unicode(false)
+                        .multi_line(multi_line)
+                        .crlf(multi_line)
+                        .build()
+                        .unwrap()
+                        .is_match(hay.as_bytes())
+                });
+                let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
+                assert_eq!(got, want, "{hay:?} multi_line={multi_line}");
+            }
+        }
     }
 }

@@ -524,7 +524,7 @@ impl<'r> Scanner<'r> {
                 }
                 continue;
             }
-            for caps in re.captures_iter(hay) {
+            let searched = lazy.each_captures(hay, |caps| {
                 let m = caps.get(0).expect("group 0 always matches");
                 let secret = match rule.secret_group {
                     Some(g) => caps.get(g),
@@ -533,7 +533,7 @@ impl<'r> Scanner<'r> {
                         .find(|g| !g.is_empty())
                         .or(Some(m)),
                 };
-                let Some(s) = secret else { continue };
+                let Some(s) = secret else { return };
                 self.consider(
                     r,
                     blob,
@@ -543,6 +543,11 @@ impl<'r> Scanner<'r> {
                     ws + s.end(),
                     raws,
                 );
+            });
+            if let Err(e) = searched {
+                self.problems
+                    .insert(ScanProblem(format!("rule '{}': field 'regex': {e}", rule.id)));
+                return;
             }
         }
     }

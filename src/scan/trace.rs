@@ -102,10 +102,9 @@ impl Scanner<'_> {
     fn trace_regex(&self, r: u32, blob: &Blob<'_>, ls: usize, le: usize, out: &mut Vec<CandidateTrace>) {
         let rule = &self.rules.rules[r as usize];
         let Some(lazy) = &rule.regex else { return };
-        let Ok(re) = lazy.get() else { return };
         let bytes = blob.bytes;
         let mut spans = Vec::new();
-        for caps in re.captures_iter(bytes) {
+        let _ = lazy.each_captures(bytes, |caps| {
             let m = caps.get(0).expect("group 0 always matches");
             let s = match rule.secret_group {
                 Some(g) => caps.get(g),
@@ -114,13 +113,13 @@ impl Scanner<'_> {
                     .find(|g| !g.is_empty())
                     .or(Some(m)),
             };
-            let Some(s) = s else { continue };
+            let Some(s) = s else { return };
             // The secret must touch the traced line.
             if s.start() > le || s.end() < ls || s.is_empty() {
-                continue;
+                return;
             }
             spans.push((m.start(), m.end(), s.start(), s.end()));
-        }
+        });
         let mut counter = LineCounter::new(bytes);
         for (ms, me, ss, se) in spans {
             let secret = &bytes[ss..se];

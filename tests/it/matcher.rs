@@ -382,3 +382,52 @@ fn github_token_with_a_bad_checksum_is_not_reported() {
     assert_eq!(code(&out), 1);
     assert_eq!(secrets(&out), [good]);
 }
+
+/// Allowlist `^` and `$` are the ends of the secret or match (as in gitleaks, whose Go regexes
+/// are not multi-line), and of the line for line targets, with or without a CR before the LF.
+#[test]
+fn allowlist_anchors_are_the_ends_of_what_is_tested() {
+    let tree = Tree::new();
+    tree.write(
+        "rules.toml",
+        r#"
+[[rules]]
+id = "quoted"
+description = "a quoted value"
+regex = '''quoted="([^"]+)"'''
+keywords = ["quoted"]
+
+[[rules.allowlists]]
+regexes = ['''^second$''', '''^whole$''', '''^sec.nd line''']
+
+[[rules]]
+id = "marked"
+description = "a marked value"
+regex = '''marked=([a-z]+)'''
+keywords = ["marked"]
+
+[[rules.allowlists]]
+regexTarget = "line"
+regexes = ['''# ok$''']
+"#,
+    );
+    tree.write(
+        "a.txt",
+        "quoted=\"first\nsecond\"\nquoted=\"whole\"\nquoted=\"second line\"\nmarked=abc # ok\r\nmarked=def # ok!\n",
+    );
+    let out = tree.run(&[
+        "scan",
+        "--show-secrets",
+        "-f",
+        "json",
+        "--config",
+        "rules.toml",
+        "a.txt",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let mut got = secrets(&out);
+    got.sort();
+    // A line of a multi-line secret is not its start or end; the CR before the LF is not part
+    // of the line's end.
+    assert_eq!(got, ["def", "first\nsecond"]);
+}

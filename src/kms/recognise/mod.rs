@@ -12,6 +12,9 @@ pub mod envelopes;
 pub mod esdk;
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use crate::kms::verdict::Kind;
 
@@ -99,34 +102,38 @@ pub fn is_recognised_ciphertext(value: &[u8]) -> bool {
 /// Whether [start, end) of `line` lies inside a recognised ciphertext envelope on that line
 /// (e.g. a rule captured the `data:` part of a SOPS `ENC[…]` value).
 pub fn within_recognised_ciphertext(line: &[u8], start: usize, end: usize) -> bool {
-    const MARKERS: [&[u8]; 9] = [
-        b"ENC[AES256_GCM,",
-        b"vault:v",
-        b"EJ[",
-        b"encrypted:",
-        b"ref+awskms://",
-        b"AQICAH",
-        b"AQIDAH",
-        b"AQECAH",
-        b"AQEDAH",
-    ];
-    for m in MARKERS {
-        for pos in memchr::memmem::find_iter(line, m) {
-            if pos > start {
-                break;
-            }
-            let stop = if m.starts_with(b"ENC[") || m.starts_with(b"EJ[") {
-                line[pos..].iter().position(|&b| b == b']').map(|p| pos + p + 1)
-            } else {
-                line[pos..]
-                    .iter()
-                    .position(|&b| matches!(b, b'"' | b'\'' | b' ' | b'\t' | b',' | b'\r' | b'\n'))
-                    .map(|p| pos + p)
-            };
-            let stop = stop.unwrap_or(line.len());
-            if end <= stop && is_recognised_ciphertext(&line[pos..stop]) {
-                return true;
-            }
+    static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::new([
+            "ENC[AES256_GCM,",
+            "vault:v",
+            "EJ[",
+            "encrypted:",
+            "ref+awskms://",
+            "AQICAH",
+            "AQIDAH",
+            "AQECAH",
+            "AQEDAH",
+        ])
+        .expect("automaton from plain strings")
+    });
+    for m in MARKERS.find_overlapping_iter(line) {
+        let pos = m.start();
+        if pos > start {
+            continue;
+        }
+        // `ENC[…]` and `EJ[…]` end at their bracket, the others at a quote, space or comma.
+        let bracketed = matches!(m.pattern().as_usize(), 0 | 2);
+        let stop = if bracketed {
+            line[pos..].iter().position(|&b| b == b']').map(|p| pos + p + 1)
+        } else {
+            line[pos..]
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'\'' | b' ' | b'\t' | b',' | b'\r' | b'\n'))
+                .map(|p| pos + p)
+        };
+        let stop = stop.unwrap_or(line.len());
+        if end <= stop && is_recognised_ciphertext(&line[pos..stop]) {
+            return true;
         }
     }
     false
