@@ -262,59 +262,69 @@ fn compile(source: &str, info: &Info, long_count: bool) -> Result<Regex, String>
         .map_err(|e| one_line(&e.to_string()))
 }
 
-/// The pattern with the upper bound of each long repetition of a class removed where that
-/// cannot change which matches are found, given a check of the group's length afterwards:
-/// `([^"\s]{8,128})"` becomes `([^"\s]{8,})"` and group 1 may hold at most 128 bytes.
+/// The pattern with the upper bound of each long repetition that ends a capture group removed,
+/// and the group lengths to check afterwards: `"([^"\s]{8,128})"` becomes `"([^"\s]{8,})"`
+/// and group 1 may hold at most 128 bytes.
 ///
 /// Each count of a bounded repetition is a state of its automaton, multiplied by every state
 /// the rest of the pattern can be in meanwhile: the lazy DFA of the generic assignment rule
 /// built 4x more states with `{8,128}` than with `{8,}` (its first search of the 5,000-file
 /// tree took 31 ms per thread instead of 8).
 ///
-/// A repetition `C{m,n}` (C a class, n > `LONG_COUNT`) is relaxed only when:
-/// - it is a capture group's last element, after elements of fixed length, and the group is
-///   not repeated itself, so the group's length tells the repetition's;
-/// - the element after the group is a class or literal that cannot match a byte of C, or a
-///   word boundary after a class of word bytes.
+/// Why the relaxed pattern finds the same matches (see `each_captures`): every way to match
+/// the written pattern is a way to match the relaxed one, and two such ways are preferred in
+/// the same order by both (they first differ at a choice both patterns have; the relaxed
+/// pattern only adds "repeat once more" where the written one must stop). So when the relaxed
+/// pattern's preferred match keeps each relaxed repetition within its bound, it is the written
+/// pattern's preferred match too; the group's length tells the count because the group holds
+/// only elements of fixed length before the repetition, and is not repeated itself.
 ///
-/// Then, for a given start of the group, the repetition can only end where the run of C
-/// bytes ends, in the written and in the relaxed pattern alike: every way to match the
-/// written pattern is a way to match the relaxed one, in the same order of preference, and a
-/// relaxed way is a written one exactly when each relaxed group is within its bound. So the
-/// relaxed pattern's leftmost-first match is the written pattern's whenever its groups are
-/// within bounds. `None` when nothing is relaxed or the pattern could match empty.
+/// A relaxed match that breaks a bound costs a search with the written pattern, so only
+/// repetitions that cannot stop inside a run of their class are relaxed: what follows the
+/// group must start with a byte outside the class, or be a line end or word boundary that
+/// cannot hold inside the run. `None` when nothing is relaxed or the pattern could match empty.
 fn relax(hir: &Hir) -> Option<(Hir, Vec<(usize, usize)>)> {
     if hir.properties().minimum_len().is_none_or(|n| n == 0) {
         return None;
     }
     let mut bounds = Vec::new();
-    let relaxed = relax_in(hir, false, &mut bounds);
+    let relaxed = relax_in(hir, false, &[], &mut bounds);
     (!bounds.is_empty()).then_some((relaxed, bounds))
 }
 
-fn relax_in(hir: &Hir, repeated: bool, bounds: &mut Vec<(usize, usize)>) -> Hir {
+/// `hir`, relaxed where `relax` allows; `after` is what follows it in the pattern.
+fn relax_in(hir: &Hir, repeated: bool, after: &[&Hir], bounds: &mut Vec<(usize, usize)>) -> Hir {
     match hir.kind() {
         HirKind::Concat(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let relaxed = match (item.kind(), items.get(i + 1)) {
-                    (HirKind::Capture(c), Some(next)) if !repeated => relax_group(c, next, bounds),
-                    _ => None,
-                };
-                out.push(relaxed.unwrap_or_else(|| relax_in(item, repeated, bounds)));
-            }
+            let out = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let rest: Vec<&Hir> = items[i + 1..].iter().chain(after.iter().copied()).collect();
+                    relax_in(item, repeated, &rest, bounds)
+                })
+                .collect();
             Hir::concat(out)
         }
-        HirKind::Alternation(items) => Hir::alternation(items.iter().map(|h| relax_in(h, repeated, bounds)).collect()),
-        HirKind::Capture(c) => Hir::capture(Capture {
-            index: c.index,
-            name: c.name.clone(),
-            sub: Box::new(relax_in(&c.sub, repeated, bounds)),
-        }),
+        HirKind::Alternation(items) => {
+            Hir::alternation(items.iter().map(|h| relax_in(h, repeated, after, bounds)).collect())
+        }
+        HirKind::Capture(c) => {
+            if !repeated {
+                if let Some(h) = relax_group(c, after, bounds) {
+                    return h;
+                }
+            }
+            Hir::capture(Capture {
+                index: c.index,
+                name: c.name.clone(),
+                sub: Box::new(relax_in(&c.sub, repeated, after, bounds)),
+            })
+        }
         HirKind::Repetition(r) => {
             let once = r.min == 1 && r.max == Some(1);
             Hir::repetition(Repetition {
-                sub: Box::new(relax_in(&r.sub, repeated || !once, bounds)),
+                sub: Box::new(relax_in(&r.sub, repeated || !once, &[], bounds)),
                 ..r.clone()
             })
         }
@@ -322,8 +332,8 @@ fn relax_in(hir: &Hir, repeated: bool, bounds: &mut Vec<(usize, usize)>) -> Hir 
     }
 }
 
-/// The capture group `c`, followed by `next`, with its last element relaxed (see `relax`).
-fn relax_group(c: &Capture, next: &Hir, bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
+/// The capture group `c`, followed by `after`, with its last element relaxed (see `relax`).
+fn relax_group(c: &Capture, after: &[&Hir], bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
     let (prefix, last): (&[Hir], &Hir) = match c.sub.kind() {
         HirKind::Concat(items) => {
             let (last, prefix) = items.split_last()?;
@@ -344,11 +354,7 @@ fn relax_group(c: &Capture, next: &Hir, bounds: &mut Vec<(usize, usize)>) -> Opt
             _ => return None,
         }
     }
-    let stops = match next.kind() {
-        HirKind::Look(Look::WordAscii) => run.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_'),
-        _ => first_bytes(next).is_some_and(|first| first.iter().all(|b| !run.contains(b))),
-    };
-    if !stops {
+    if rep.min == 0 || !stops(after, &run) {
         return None;
     }
     bounds.push((c.index as usize, prefix_len + max));
@@ -364,26 +370,58 @@ fn relax_group(c: &Capture, next: &Hir, bounds: &mut Vec<(usize, usize)>) -> Opt
     }))
 }
 
-/// The bytes a class matches (`None` for anything but a class of bytes or ASCII characters).
-fn byte_set(h: &Hir) -> Option<Vec<u8>> {
-    match h.kind() {
-        HirKind::Class(Class::Bytes(c)) => Some(c.ranges().iter().flat_map(|r| r.start()..=r.end()).collect()),
-        HirKind::Class(Class::Unicode(c)) if c.is_ascii() => Some(
-            c.ranges()
-                .iter()
-                .flat_map(|r| r.start() as u8..=r.end() as u8)
-                .collect(),
-        ),
-        _ => None,
+/// Whether no match of the sequence `seq` can start at a byte of `run` (after at least one
+/// byte of it): what makes a repetition of `run` followed by `seq` end only where its run
+/// ends. `false` when unsure.
+fn stops(seq: &[&Hir], run: &[bool; 256]) -> bool {
+    let Some((first, rest)) = seq.split_first() else {
+        return false;
+    };
+    let with_rest = |h: &Hir| {
+        let mut v = vec![h];
+        v.extend_from_slice(rest);
+        stops(&v, run)
+    };
+    match first.kind() {
+        HirKind::Empty => stops(rest, run),
+        HirKind::Literal(l) => l.0.first().is_some_and(|&b| !run[usize::from(b)]),
+        HirKind::Class(_) => byte_set(first).is_some_and(|set| (0..256).all(|b| !(set[b] && run[b]))),
+        HirKind::Look(look) => match look {
+            // A line end needs CR, LF or the end of the text next; the run is none of these.
+            Look::End | Look::EndLF | Look::EndCRLF => !run[usize::from(b'\n')] && !run[usize::from(b'\r')],
+            // Inside a run of word bytes both sides are word bytes.
+            Look::WordAscii => (0..256).all(|b| !run[b] || (b as u8).is_ascii_alphanumeric() || b == usize::from(b'_')),
+            _ => false,
+        },
+        // A repetition starts with its element, or is skipped when it may repeat 0 times.
+        HirKind::Repetition(r) => stops(&[&r.sub], run) && (r.min > 0 || stops(rest, run)),
+        HirKind::Capture(c) => with_rest(&c.sub),
+        HirKind::Concat(items) => {
+            let mut v: Vec<&Hir> = items.iter().collect();
+            v.extend_from_slice(rest);
+            stops(&v, run)
+        }
+        HirKind::Alternation(items) => items.iter().all(with_rest),
     }
 }
 
-/// The bytes a match of a class or literal can start with (`None` for anything else).
-fn first_bytes(h: &Hir) -> Option<Vec<u8>> {
+/// The bytes a class matches (`None` for anything but a class of bytes or ASCII characters).
+fn byte_set(h: &Hir) -> Option<[bool; 256]> {
+    let mut set = [false; 256];
     match h.kind() {
-        HirKind::Literal(l) => l.0.first().map(|&b| vec![b]),
-        _ => byte_set(h),
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                set[usize::from(r.start())..=usize::from(r.end())].fill(true);
+            }
+        }
+        HirKind::Class(Class::Unicode(c)) if c.is_ascii() => {
+            for r in c.ranges() {
+                set[r.start() as usize..=r.end() as usize].fill(true);
+            }
+        }
+        _ => return None,
     }
+    Some(set)
 }
 
 /// Whether `hir` holds a bounded repetition of more than `LONG_COUNT` (`x{8,128}`).
@@ -536,9 +574,25 @@ mod tests {
             relaxed_bounds(r#"a="([^"]{8,128})"|b='([^']{3,200})'"#),
             [(1, 128), (2, 200)]
         );
+        // What follows the group may be optional, a line end, or after an alternation.
+        assert_eq!(
+            relaxed_bounds(r#"(?m)key: ([a-z]{8,128})[ \t]*(?:[ \t]#.*)?$"#),
+            [(1, 128)]
+        );
+        assert_eq!(
+            relaxed_bounds(r#"(?:a=([a-z]{8,128})|b=([0-9]{8,100}))(?:[^a-z0-9]|$)"#),
+            [(1, 128), (2, 100)]
+        );
+        assert_eq!(relaxed_bounds(r#"key=([a-z]{8,128})[ \t]*"#), []);
+        // Digits may follow group 2.
+        assert_eq!(
+            relaxed_bounds(r#"(?:a=([a-z]{8,128})|b=([0-9]{8,100}))(?:[^a-z]|$)"#),
+            [(1, 128)]
+        );
         // Short counts stay as written.
         assert_eq!(relaxed_bounds(r#"key="([a-z]{8,64})""#), []);
-        // The group ends the pattern: `{8,128}` would match the first 128 bytes of a long run.
+        // Nothing after the group ends a run (every long run would break the bound and need a
+        // search with the written pattern).
         assert_eq!(relaxed_bounds(r#"key=([a-z]{8,128})"#), []);
         // The next byte may continue the run, the group is repeated, or its length does not
         // tell the repetition's.
@@ -561,6 +615,7 @@ mod tests {
             r#"(?:k|key)=([a-z]{2,66})(?:"|;)|(?:x|y)=([a-z"=]{1,70})'"#,
             r#"\b(tk_[a-z0-9]{8,66})\b"#,
             r#"(?:=|:)("?)([a-z]{3,65})["';]"#,
+            r#"(?m)(?:k=([a-z]{3,66})|x=(tk_[a-z0]{1,70}))[ ]*(?:;.*)?$"#,
         ];
         // Pieces that build keys, operators, quotes and runs long and short.
         let pieces: [&[u8]; 16] = [
