@@ -16,17 +16,21 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct JsonReport<'a> {
     schema_version: u32,
     tool: Tool,
-    findings: Findings<'a>,
+    /// A marker the findings array replaces (see `write`).
+    findings: &'static str,
     summary: Summary<'a>,
 }
 
-/// The findings, serialized one at a time: a large report is never held twice in memory.
+/// The findings as one value: what `write` splices in, serialized whole (for the test that
+/// compares both).
+#[cfg(test)]
 struct Findings<'a> {
     report: &'a Report,
     opts: ReportOptions,
     contexts: &'a ContextView<'a>,
 }
 
+#[cfg(test)]
 impl Serialize for Findings<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(
@@ -122,7 +126,11 @@ fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) 
     }
 }
 
-/// One JSON document: `{schema_version, tool, findings, summary}`.
+/// One JSON document: `{schema_version, tool, findings, summary}`, pretty-printed.
+///
+/// The findings are serialized in parallel, a batch at a time, and spliced into the document
+/// where a marker stands for them: the bytes are those of `serde_json::to_writer_pretty` of the
+/// whole document (a test compares them), and memory holds one batch, not the report twice.
 pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Result<()> {
     let contexts = ContextView::new(report, opts);
     let doc = JsonReport {
@@ -131,11 +139,7 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
             name: "leakseal",
             version: env!("CARGO_PKG_VERSION"),
         },
-        findings: Findings {
-            report,
-            opts,
-            contexts: &contexts,
-        },
+        findings: FINDINGS_MARKER,
         summary: Summary {
             findings: report.findings.len(),
             locations: report.locations(),
@@ -145,8 +149,67 @@ pub fn write(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> io::Res
             git: report.git.as_ref(),
         },
     };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    let frame = serde_json::to_vec_pretty(&doc)?;
+    let marker = serde_json::to_vec(FINDINGS_MARKER)?;
+    let at = memchr::memmem::find(&frame, &marker).expect("the marker is in the frame");
+    w.write_all(&frame[..at])?;
+    write_findings(report, opts, &contexts, w)?;
+    w.write_all(&frame[at + marker.len()..])?;
     writeln!(w)
+}
+
+/// Stands for the findings array in the document's frame (control characters are escaped, so
+/// no other value can print as it).
+const FINDINGS_MARKER: &str = "\u{1}leakseal findings\u{1}";
+
+/// Findings serialized together by one worker.
+const BATCH: usize = 256;
+
+/// The `findings` array as `to_writer_pretty` prints it at the document's second level.
+fn write_findings(
+    report: &Report,
+    opts: ReportOptions,
+    contexts: &ContextView<'_>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    use rayon::prelude::*;
+    if report.findings.is_empty() {
+        return w.write_all(b"[]");
+    }
+    w.write_all(b"[\n")?;
+    let mut first = true;
+    // A few batches per worker at a time, written in order.
+    for group in report.findings.chunks(BATCH * 2 * rayon::current_num_threads().max(1)) {
+        let parts: Vec<io::Result<Vec<u8>>> = group
+            .par_chunks(BATCH)
+            .map(|batch| {
+                let mut out = Vec::new();
+                for f in batch {
+                    let one = serde_json::to_vec_pretty(&finding(f, opts, contexts))?;
+                    if !out.is_empty() {
+                        out.extend_from_slice(b",\n");
+                    }
+                    // Two levels deeper than a document of its own: four more spaces per line.
+                    out.extend_from_slice(b"    ");
+                    for line in one.split_inclusive(|&b| b == b'\n') {
+                        out.extend_from_slice(line);
+                        if line.ends_with(b"\n") {
+                            out.extend_from_slice(b"    ");
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .collect();
+        for part in parts {
+            if !first {
+                w.write_all(b",\n")?;
+            }
+            first = false;
+            w.write_all(&part?)?;
+        }
+    }
+    w.write_all(b"\n  ]")
 }
 
 /// One finding object per line (same shape as in `findings` of the JSON report).
@@ -157,4 +220,101 @@ pub fn write_lines(report: &Report, opts: ReportOptions, w: &mut dyn Write) -> i
         writeln!(w)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{ContextKey, Location, Secret};
+    use crate::rules::{Confidence, Severity};
+    use crate::scan::{Context, Position};
+
+    /// `n` findings with awkward text: quotes, control characters, non-ASCII, line breaks.
+    fn report(n: usize) -> Report {
+        let findings = (0..n)
+            .map(|i| Finding {
+                rule_id: format!("rule-{}", i % 7).into(),
+                description: "A \"quoted\"\ndescription \u{1} é".into(),
+                confidence: Confidence::Medium,
+                severity: Severity::from_confidence(Confidence::Medium),
+                tags: vec!["t".to_string()].into(),
+                secret: Secret::new(format!("secret-{i}\n\"x\"").into_bytes()),
+                fingerprint: format!("{i:032x}"),
+                entropy: 3.25,
+                locations: (0..1 + i % 3)
+                    .map(|j| Location {
+                        path: format!("dir/f{i}-{j}.txt"),
+                        position: Position {
+                            line: j + 1,
+                            column: 2,
+                            end_line: j + 1,
+                            end_column: 9,
+                        },
+                        via: None,
+                        commit: None,
+                        context: ContextKey(Context::default()),
+                    })
+                    .collect(),
+                history: None,
+                kms: None,
+            })
+            .collect();
+        Report {
+            findings,
+            ..Report::default()
+        }
+    }
+
+    /// The document with its findings serialized in place.
+    #[derive(Serialize)]
+    struct Whole<'a> {
+        schema_version: u32,
+        tool: Tool,
+        findings: Findings<'a>,
+        summary: Summary<'a>,
+    }
+
+    #[test]
+    fn spliced_document_is_the_whole_document() {
+        // Empty, one, a batch and a bit, more than a round of batches.
+        for n in [0, 1, BATCH + 3, BATCH * 2 * rayon::current_num_threads().max(1) + 5] {
+            let r = report(n);
+            for show_secrets in [false, true] {
+                let opts = ReportOptions {
+                    show_secrets,
+                    ..ReportOptions::default()
+                };
+                let mut got = Vec::new();
+                write(&r, opts, &mut got).unwrap();
+                let contexts = ContextView::new(&r, opts);
+                let whole = Whole {
+                    schema_version: SCHEMA_VERSION,
+                    tool: Tool {
+                        name: "leakseal",
+                        version: env!("CARGO_PKG_VERSION"),
+                    },
+                    findings: Findings {
+                        report: &r,
+                        opts,
+                        contexts: &contexts,
+                    },
+                    summary: Summary {
+                        findings: r.findings.len(),
+                        locations: r.locations(),
+                        stats: &r.stats,
+                        duration_ms: r.duration.as_millis() as u64,
+                        errors: &r.errors,
+                        git: r.git.as_ref(),
+                    },
+                };
+                let mut want = serde_json::to_vec_pretty(&whole).unwrap();
+                want.push(b'\n');
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(want).unwrap(),
+                    "{n} findings"
+                );
+            }
+        }
+    }
 }
