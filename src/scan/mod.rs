@@ -14,6 +14,7 @@ mod trace;
 mod validate;
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
@@ -605,10 +606,14 @@ impl<'r> Scanner<'r> {
     }
 
     fn inline_allowed(&self, bytes: &[u8], ls: usize, le: usize) -> bool {
-        let same_line = self
-            .markers
-            .find_iter(&bytes[ls..le])
-            .any(|m| m.pattern().as_usize() < SAME_LINE_MARKERS.len());
+        // Every marker says "allow": most lines do not, and one substring search tells.
+        static ALLOW: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new("allow"));
+        let same_line = ALLOW.find(&bytes[ls..le]).is_some()
+            && self
+                .markers
+                .find_iter(&bytes[ls..le])
+                .any(|m| m.pattern().as_usize() < SAME_LINE_MARKERS.len());
         if same_line {
             return true;
         }
@@ -616,9 +621,12 @@ impl<'r> Scanner<'r> {
             return false;
         }
         let prev_start = memrchr(b'\n', &bytes[..ls - 1]).map_or(0, |p| p + 1);
-        self.markers
-            .find_iter(&bytes[prev_start..ls - 1])
-            .any(|m| m.pattern().as_usize() == SAME_LINE_MARKERS.len())
+        let prev = &bytes[prev_start..ls - 1];
+        ALLOW.find(prev).is_some()
+            && self
+                .markers
+                .find_iter(prev)
+                .any(|m| m.pattern().as_usize() == SAME_LINE_MARKERS.len())
     }
 
     fn locate(&self, blob: &Blob<'_>, raws: Vec<Raw>) -> Vec<BlobMatch> {
@@ -729,6 +737,14 @@ mod tests {
 
     /// The keyword-by-keyword search small inputs use finds what the automaton finds, and
     /// plans every rule the same, on every example of the embedded rules (and upper-cased).
+    #[test]
+    fn every_inline_marker_says_allow() {
+        // `inline_allowed` looks for the markers only on lines holding "allow".
+        for m in SAME_LINE_MARKERS.iter().chain([&NEXT_LINE_MARKER]) {
+            assert!(m.contains("allow"), "{m}");
+        }
+    }
+
     #[test]
     fn keywords_one_by_one_plan_as_the_automaton() {
         let rules = crate::rules::load::load_embedded(crate::rules::embedded::FILES).expect("embedded rules");
