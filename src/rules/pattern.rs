@@ -38,12 +38,40 @@ struct Info {
     relaxed: Option<Relaxed>,
 }
 
-/// A pattern with the upper bounds of its long repetitions removed, and the capture groups
-/// whose length must then be checked: (group index, most bytes the group may hold).
+/// A pattern with the upper bounds of its long repetitions removed, and what must then be
+/// checked of each match: the capture groups' lengths (group index, most bytes the group may
+/// hold) and the runs of a class (no run of the class's bytes in the match may be longer).
 #[derive(Debug, Clone)]
 struct Relaxed {
     source: String,
     bounds: Vec<(usize, usize)>,
+    runs: Vec<RunBound>,
+}
+
+/// A relaxed repetition of a class outside a group that ends with it: no run of `set` bytes in
+/// a match may be longer than `max` (see `relax_run`).
+#[derive(Debug, Clone)]
+struct RunBound {
+    set: Box<[bool; 256]>,
+    max: usize,
+}
+
+impl RunBound {
+    /// Whether no run of the class's bytes in `hay` is longer than the bound.
+    fn holds(&self, hay: &[u8]) -> bool {
+        let mut run = 0;
+        for &b in hay {
+            if self.set[usize::from(b)] {
+                run += 1;
+                if run > self.max {
+                    return false;
+                }
+            } else {
+                run = 0;
+            }
+        }
+        true
+    }
 }
 
 /// A pattern compiled on first use. User patterns are parsed (validated) when loaded; the
@@ -90,6 +118,12 @@ impl LazyRegex {
             .map_err(String::clone)
     }
 
+    /// Whether matches must be found with `each_captures` (see `relax`): `get` is then a
+    /// relaxed pattern whose matches are checked there.
+    pub fn is_relaxed(&self) -> bool {
+        self.info().is_ok_and(|i| i.relaxed.is_some())
+    }
+
     /// Number of explicit capture groups (0 if the pattern does not parse).
     pub fn groups(&self) -> usize {
         self.info().map_or(0, |i| i.groups)
@@ -121,7 +155,7 @@ impl LazyRegex {
     /// what `captures_iter` of the pattern as written gives.
     ///
     /// A relaxed pattern is searched, and its match is the written pattern's whenever its
-    /// bounded groups are within their bounds (see `relax`). When one is not, the written
+    /// bounded groups and runs are within their bounds (see `relax`). When one is not, the written
     /// pattern is searched from the relaxed match's start: no match of the written pattern can
     /// start earlier, as every one of them is a relaxed match too.
     pub fn each_captures(&self, hay: &[u8], mut f: impl FnMut(&Captures<'_>)) -> Result<(), String> {
@@ -141,17 +175,14 @@ impl LazyRegex {
             let within = relaxed
                 .bounds
                 .iter()
-                .all(|&(g, max)| caps.get(g).is_none_or(|c| c.len() <= max));
+                .all(|&(g, max)| caps.get(g).is_none_or(|c| c.len() <= max))
+                && relaxed.runs.iter().all(|r| r.holds(m.as_bytes()));
             if within {
                 f(&caps);
                 at = m.end();
                 continue;
             }
-            let strict = self
-                .strict
-                .get_or_init(|| compile(&self.source, info, info.strict_long_count))
-                .as_ref()
-                .map_err(String::clone)?;
+            let strict = self.strict()?;
             let Some(caps) = strict.captures_at(hay, m.start()) else {
                 break;
             };
@@ -159,6 +190,18 @@ impl LazyRegex {
             at = caps.get(0).expect("group 0 always matches").end();
         }
         Ok(())
+    }
+
+    /// The pattern as written, compiled: `get` when nothing is relaxed.
+    fn strict(&self) -> Result<&Regex, String> {
+        let info = self.info()?;
+        if info.relaxed.is_none() {
+            return self.get().map_err(str::to_string);
+        }
+        self.strict
+            .get_or_init(|| compile(&self.source, info, info.strict_long_count))
+            .as_ref()
+            .map_err(String::clone)
     }
 
     /// Whether the pattern matches anywhere in `hay` (allowlists, paths): the same answer as
@@ -170,7 +213,10 @@ impl LazyRegex {
     pub fn is_match(&self, hay: &[u8]) -> Result<bool, &str> {
         match self.matcher.get_or_init(|| self.build_matcher()) {
             Some(m) => Ok(m.is_match(hay)),
-            None => self.get().map(|r| r.is_match(hay)),
+            None => self
+                .strict()
+                .map(|r| r.is_match(hay))
+                .map_err(|_| "pattern does not compile"),
         }
     }
 
@@ -236,11 +282,12 @@ impl Info {
             unicode,
             groups: hir.properties().explicit_captures_len(),
             max_newlines: max_newlines(hir),
-            long_count: has_long_count(relaxed.as_ref().map_or(hir, |(h, _)| h)),
+            long_count: has_long_count(relaxed.as_ref().map_or(hir, |(h, _, _)| h)),
             strict_long_count: has_long_count(hir),
-            relaxed: relaxed.map(|(h, bounds)| Relaxed {
+            relaxed: relaxed.map(|(h, bounds, runs)| Relaxed {
                 source: h.to_string(),
                 bounds,
+                runs,
             }),
         }
     }
@@ -282,18 +329,35 @@ fn compile(source: &str, info: &Info, long_count: bool) -> Result<Regex, String>
 /// A relaxed match that breaks a bound costs a search with the written pattern, so only
 /// repetitions that cannot stop inside a run of their class are relaxed: what follows the
 /// group must start with a byte outside the class, or be a line end or word boundary that
-/// cannot hold inside the run. `None` when nothing is relaxed or the pattern could match empty.
-fn relax(hir: &Hir) -> Option<(Hir, Vec<(usize, usize)>)> {
+/// cannot hold inside the run.
+///
+/// A long repetition of a class that does not end a group (`(?:[ \t]*[A-Za-z0-9+/=]{4,100}\n)+`)
+/// is relaxed too, under the same condition on what follows it, and checked on the whole match:
+/// no run of the class's bytes in it may be longer than the bound. That is stricter than
+/// needed (the run the repetition took is one of those runs), so a match that passes keeps
+/// every count within its bound, and one that fails costs a search with the written pattern.
+/// `None` when nothing is relaxed or the pattern could match empty.
+fn relax(hir: &Hir) -> Option<Relaxation> {
     if hir.properties().minimum_len().is_none_or(|n| n == 0) {
         return None;
     }
     let mut bounds = Vec::new();
-    let relaxed = relax_in(hir, false, &[], &mut bounds);
-    (!bounds.is_empty()).then_some((relaxed, bounds))
+    let mut runs = Vec::new();
+    let relaxed = relax_in(hir, false, &[], &mut bounds, &mut runs);
+    (!bounds.is_empty() || !runs.is_empty()).then_some((relaxed, bounds, runs))
 }
 
+/// A relaxed pattern, the groups whose lengths must be checked and the runs (see `relax`).
+type Relaxation = (Hir, Vec<(usize, usize)>, Vec<RunBound>);
+
 /// `hir`, relaxed where `relax` allows; `after` is what follows it in the pattern.
-fn relax_in(hir: &Hir, repeated: bool, after: &[&Hir], bounds: &mut Vec<(usize, usize)>) -> Hir {
+fn relax_in(
+    hir: &Hir,
+    repeated: bool,
+    after: &[&Hir],
+    bounds: &mut Vec<(usize, usize)>,
+    runs: &mut Vec<RunBound>,
+) -> Hir {
     match hir.kind() {
         HirKind::Concat(items) => {
             let out = items
@@ -301,14 +365,17 @@ fn relax_in(hir: &Hir, repeated: bool, after: &[&Hir], bounds: &mut Vec<(usize, 
                 .enumerate()
                 .map(|(i, item)| {
                     let rest: Vec<&Hir> = items[i + 1..].iter().chain(after.iter().copied()).collect();
-                    relax_in(item, repeated, &rest, bounds)
+                    relax_in(item, repeated, &rest, bounds, runs)
                 })
                 .collect();
             Hir::concat(out)
         }
-        HirKind::Alternation(items) => {
-            Hir::alternation(items.iter().map(|h| relax_in(h, repeated, after, bounds)).collect())
-        }
+        HirKind::Alternation(items) => Hir::alternation(
+            items
+                .iter()
+                .map(|h| relax_in(h, repeated, after, bounds, runs))
+                .collect(),
+        ),
         HirKind::Capture(c) => {
             if !repeated {
                 if let Some(h) = relax_group(c, after, bounds) {
@@ -318,13 +385,16 @@ fn relax_in(hir: &Hir, repeated: bool, after: &[&Hir], bounds: &mut Vec<(usize, 
             Hir::capture(Capture {
                 index: c.index,
                 name: c.name.clone(),
-                sub: Box::new(relax_in(&c.sub, repeated, after, bounds)),
+                sub: Box::new(relax_in(&c.sub, repeated, after, bounds, runs)),
             })
         }
         HirKind::Repetition(r) => {
+            if let Some(h) = relax_run(r, after, runs) {
+                return h;
+            }
             let once = r.min == 1 && r.max == Some(1);
             Hir::repetition(Repetition {
-                sub: Box::new(relax_in(&r.sub, repeated || !once, &[], bounds)),
+                sub: Box::new(relax_in(&r.sub, repeated || !once, &[], bounds, runs)),
                 ..r.clone()
             })
         }
@@ -367,6 +437,24 @@ fn relax_group(c: &Capture, after: &[&Hir], bounds: &mut Vec<(usize, usize)>) ->
         index: c.index,
         name: c.name.clone(),
         sub: Box::new(Hir::concat(items)),
+    }))
+}
+
+/// The long repetition `rep` of a class, followed by `after`, without its upper bound, when
+/// what follows ends its runs; the bound goes to `runs` (see `relax`).
+fn relax_run(rep: &Repetition, after: &[&Hir], runs: &mut Vec<RunBound>) -> Option<Hir> {
+    let max = rep.max.filter(|&m| m > LONG_COUNT)? as usize;
+    let set = byte_set(&rep.sub)?;
+    if !stops(after, &set) {
+        return None;
+    }
+    runs.push(RunBound {
+        set: Box::new(set),
+        max,
+    });
+    Some(Hir::repetition(Repetition {
+        max: None,
+        ..rep.clone()
     }))
 }
 
@@ -565,6 +653,35 @@ mod tests {
             .map_or(Vec::new(), |x| x.bounds.clone())
     }
 
+    /// The run bounds `relax` finds in `pattern`.
+    fn relaxed_runs(pattern: &str) -> Vec<usize> {
+        let r = LazyRegex::new(pattern).unwrap();
+        r.info()
+            .unwrap()
+            .relaxed
+            .as_ref()
+            .map_or(Vec::new(), |x| x.runs.iter().map(|r| r.max).collect())
+    }
+
+    #[test]
+    fn long_counts_outside_groups_are_relaxed_where_the_run_must_end() {
+        // Inside a repeated group, before what ends the run.
+        assert_eq!(
+            relaxed_runs(r"-----BEGIN KEY-----\n(?:[ \t]*[A-Za-z0-9+/=]{4,100}[ \t]*\r?\n){2,}-----END"),
+            [100]
+        );
+        assert_eq!(relaxed_runs(r"x[a-z]{8,128}0"), [128]);
+        // A group whose length does not tell the count: its last repetition is bounded as a run.
+        assert_eq!(relaxed_runs(r"(t_[a-zT]{3,100}T[a-zT]{20,200})(?:[^a-zT]|$)"), [200]);
+        assert_eq!(relaxed_bounds(r"(t_[a-zT]{3,100}T[a-zT]{20,200})(?:[^a-zT]|$)"), []);
+        // What follows may continue the run, the count is short, or nothing follows.
+        assert_eq!(relaxed_runs(r"x[a-z]{8,128}[a-z0-9]"), Vec::<usize>::new());
+        assert_eq!(relaxed_runs(r"x[a-z]{8,64}0"), Vec::<usize>::new());
+        assert_eq!(relaxed_runs(r"x[a-z]{8,128}"), Vec::<usize>::new());
+        // Not a class.
+        assert_eq!(relaxed_runs(r"x(?:ab){8,128}0"), Vec::<usize>::new());
+    }
+
     #[test]
     fn long_counts_are_relaxed_only_where_the_run_must_end() {
         assert_eq!(relaxed_bounds(r#"(?i)key\s*=\s*"([^"\s]{8,128})""#), [(1, 128)]);
@@ -616,6 +733,11 @@ mod tests {
             r#"\b(tk_[a-z0-9]{8,66})\b"#,
             r#"(?:=|:)("?)([a-z]{3,65})["';]"#,
             r#"(?m)(?:k=([a-z]{3,66})|x=(tk_[a-z0]{1,70}))[ ]*(?:;.*)?$"#,
+            // Run bounds: in a repeated group, after a repetition that stays as written, and
+            // in a pattern without groups.
+            r#"(?:[ ]*[a-z]{2,70}[ ]*\n){2,}tk_"#,
+            r#"(tk_[a-z0]{3,66}0[a-z0]{2,70})(?:[^a-z0]|$)"#,
+            r#"=[a-z]{3,65};"#,
         ];
         // Pieces that build keys, operators, quotes and runs long and short.
         let pieces: [&[u8]; 16] = [
@@ -645,6 +767,7 @@ mod tests {
         };
         let mut relaxed_matches = 0;
         let mut fallbacks = 0usize;
+        let mut run_fallbacks = 0usize;
         for pattern in patterns {
             let lazy = LazyRegex::new(pattern).unwrap();
             assert!(lazy.info().unwrap().relaxed.is_some(), "{pattern}");
@@ -674,11 +797,14 @@ mod tests {
                 // Where the relaxed pattern alone would have been wrong.
                 let naive: Vec<_> = lazy.get().unwrap().captures_iter(&hay).map(|c| spans(&c)).collect();
                 fallbacks += usize::from(naive != want);
+                let runs = !lazy.info().unwrap().relaxed.as_ref().unwrap().runs.is_empty();
+                run_fallbacks += usize::from(runs && naive != want);
             }
         }
         // The haystacks did exercise both paths.
         assert!(relaxed_matches > 500, "{relaxed_matches}");
         assert!(fallbacks > 50, "{fallbacks}");
+        assert!(run_fallbacks > 20, "{run_fallbacks}");
     }
 
     #[test]

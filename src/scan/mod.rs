@@ -509,9 +509,10 @@ impl<'r> Scanner<'r> {
             }
         };
         let groups = lazy.groups();
+        let relaxed = lazy.is_relaxed();
         for (ws, we) in windows {
             let hay = &bytes[ws..we];
-            if groups == 0 {
+            if groups == 0 && !relaxed {
                 for m in re.find_iter(hay) {
                     self.consider(
                         r,
