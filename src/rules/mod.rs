@@ -11,6 +11,7 @@ pub mod load;
 pub mod pattern;
 pub mod re2;
 pub mod schema;
+pub mod shared;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -55,7 +56,7 @@ pub struct Allowlist {
     pub stopwords: Vec<String>,
     stopword_ac: OnceLock<Option<AhoCorasick>>,
     /// `regexes` as one or two matchers, built on first use (see `LazyRegex::any_matchers`).
-    any_regex: OnceLock<Vec<regex_automata::meta::Regex>>,
+    any_regex: OnceLock<Vec<shared::Shared>>,
     /// Global allowlists only: the rule ids it applies to (empty = all rules).
     pub target_rules: Vec<String>,
 }

@@ -7,9 +7,11 @@
 
 use std::sync::OnceLock;
 
-use regex::bytes::{Captures, Regex, RegexBuilder};
-use regex_automata::{meta, MatchKind};
+use regex_automata::util::syntax;
+use regex_automata::{meta, MatchKind, Span};
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Look, Repetition};
+
+use super::shared::Shared;
 
 /// Lines a match may span beyond the line of a keyword hit before a rule scans whole files.
 pub const MAX_WINDOW_LINES: usize = 8;
@@ -22,6 +24,9 @@ const DFA_SIZE_LIMIT: usize = 2 << 20;
 /// state, their lazy DFAs fill up to ~1.4 MB per thread, and on the short windows a rule
 /// searches a smaller cache costs nothing measurable.
 const DFA_SIZE_LIMIT_COUNTED: usize = 1 << 20;
+/// Anchored searches with the written pattern per haystack before an unanchored one (see
+/// `each_captures`).
+const MAX_ANCHORED_TRIES: usize = 8;
 /// A bounded repetition with more than this many counts gets the smaller cache.
 const LONG_COUNT: u32 = 64;
 
@@ -82,13 +87,13 @@ pub struct LazyRegex {
     /// The pattern in Rust syntax (after Go translation).
     pub source: String,
     info: OnceLock<Result<Info, String>>,
-    cell: OnceLock<Result<Regex, String>>,
+    cell: OnceLock<Result<Shared, String>>,
     /// The source pattern compiled as written, when the relaxed one is searched with: built
     /// only if a relaxed match breaks a bound (see `each_captures`).
-    strict: OnceLock<Result<Regex, String>>,
+    strict: OnceLock<Result<Shared, String>>,
     /// For `is_match`: the same pattern without literal prefilters (`None` if it failed to
     /// build; `get` then gives the error).
-    matcher: OnceLock<Option<meta::Regex>>,
+    matcher: OnceLock<Option<Shared>>,
 }
 
 impl LazyRegex {
@@ -137,7 +142,7 @@ impl LazyRegex {
     /// The compiled regex, compiling it now if this is the first use. For a pattern with long
     /// bounded repetitions this is the relaxed pattern (see `relax`): search it with
     /// `each_captures`, which checks the bounds, not with `captures_iter`.
-    pub fn get(&self) -> Result<&Regex, &str> {
+    pub fn get(&self) -> Result<&Shared, &str> {
         self.cell
             .get_or_init(|| {
                 let info = self.info()?;
@@ -157,43 +162,58 @@ impl LazyRegex {
     /// A relaxed pattern is searched, and its match is the written pattern's whenever its
     /// bounded groups and runs are within their bounds (see `relax`). When one is not, the written
     /// pattern is searched from the relaxed match's start: no match of the written pattern can
-    /// start earlier, as every one of them is a relaxed match too.
-    pub fn each_captures(&self, hay: &[u8], mut f: impl FnMut(&Captures<'_>)) -> Result<(), String> {
+    /// start earlier, as every one of them is a relaxed match too; and one that starts later
+    /// starts where a later relaxed match does.
+    pub fn each_captures(&self, hay: &[u8], mut f: impl FnMut(&[Option<Span>])) -> Result<(), String> {
         let re = self.get().map_err(str::to_string)?;
         let info = self.info()?;
+        let per_match = re.groups() + 1;
+        let mut spans = Vec::new();
         let Some(relaxed) = &info.relaxed else {
-            for caps in re.captures_iter(hay) {
-                f(&caps);
-            }
+            re.captures_all(hay, &mut spans);
+            spans.chunks(per_match).for_each(f);
             return Ok(());
         };
         // Relaxed patterns never match empty (`relax` checks), so every match moves on.
         let mut at = 0;
+        let mut anchored_tries = 0;
         while at < hay.len() {
-            let Some(caps) = re.captures_at(hay, at) else { break };
-            let m = caps.get(0).expect("group 0 always matches");
+            spans.clear();
+            if !re.captures_at(hay, at, &mut spans) {
+                break;
+            }
+            let m = spans[0].expect("group 0 always matches");
             let within = relaxed
                 .bounds
                 .iter()
-                .all(|&(g, max)| caps.get(g).is_none_or(|c| c.len() <= max))
-                && relaxed.runs.iter().all(|r| r.holds(m.as_bytes()));
-            if within {
-                f(&caps);
-                at = m.end();
-                continue;
+                .all(|&(g, max)| spans[g].is_none_or(|c| c.len() <= max))
+                && relaxed.runs.iter().all(|r| r.holds(&hay[m.range()]));
+            if !within {
+                spans.clear();
+                let strict = self.strict()?;
+                // No written match starts before `m`. One that starts where `m` does is found
+                // by an anchored search, which reads little more than the match; if there is
+                // none, the next candidate start is the relaxed pattern's next match. A few
+                // such tries per haystack, then one unanchored search (tries could otherwise
+                // cost a search per byte of a long run).
+                if anchored_tries < MAX_ANCHORED_TRIES {
+                    anchored_tries += 1;
+                    if !strict.captures_anchored(hay, m.start, &mut spans) {
+                        at = m.start + 1;
+                        continue;
+                    }
+                } else if !strict.captures_at(hay, m.start, &mut spans) {
+                    break;
+                }
             }
-            let strict = self.strict()?;
-            let Some(caps) = strict.captures_at(hay, m.start()) else {
-                break;
-            };
-            f(&caps);
-            at = caps.get(0).expect("group 0 always matches").end();
+            f(&spans);
+            at = spans[0].expect("group 0 always matches").end;
         }
         Ok(())
     }
 
     /// The pattern as written, compiled: `get` when nothing is relaxed.
-    fn strict(&self) -> Result<&Regex, String> {
+    fn strict(&self) -> Result<&Shared, String> {
         let info = self.info()?;
         if info.relaxed.is_none() {
             return self.get().map_err(str::to_string);
@@ -230,7 +250,7 @@ impl LazyRegex {
     /// allowlist cost 40 ms per thread on the 5,000-file tree). A group that does not build
     /// as one falls back to a matcher per pattern; a pattern that does not parse (user patterns
     /// are validated when loaded) never matches.
-    pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool) -> Vec<meta::Regex> {
+    pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool) -> Vec<Shared> {
         let hirs: Vec<Hir> = patterns
             .iter()
             .filter_map(|p| parse_either_with(&p.source, multi_line).ok().map(|(hir, _)| hir))
@@ -248,6 +268,7 @@ impl LazyRegex {
                     .configure(matcher_config())
                     .build_many_from_hir(hirs)
                     .ok()
+                    .map(Shared::new)
             };
             match build(&group) {
                 Some(m) => out.push(m),
@@ -260,13 +281,14 @@ impl LazyRegex {
     /// The meta regex `get` builds (the configuration the regex crate's `RegexBuilder` gives
     /// it, see its `builders.rs`) with `auto_prefilter` off, built from the HIR parsed here:
     /// the pattern is parsed once, where `get` parses it twice.
-    fn build_matcher(&self) -> Option<meta::Regex> {
+    fn build_matcher(&self) -> Option<Shared> {
         let (hir, unicode) = parse_either(&self.source).ok()?;
         let _ = self.info.set(Ok(Info::of(&hir, unicode)));
         meta::Builder::new()
             .configure(matcher_config())
             .build_from_hir(&hir)
             .ok()
+            .map(Shared::new)
     }
 
     /// Whether a match near a keyword hit fits in a window of a few lines around it.
@@ -294,19 +316,34 @@ impl Info {
 }
 
 /// Compiles `source` the way every rule pattern is compiled.
-fn compile(source: &str, info: &Info, long_count: bool) -> Result<Regex, String> {
-    RegexBuilder::new(source)
-        .unicode(info.unicode)
-        .multi_line(true)
-        .crlf(true)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(if long_count {
-            DFA_SIZE_LIMIT_COUNTED
-        } else {
-            DFA_SIZE_LIMIT
+fn compile(source: &str, info: &Info, long_count: bool) -> Result<Shared, String> {
+    let dfa_limit = if long_count {
+        DFA_SIZE_LIMIT_COUNTED
+    } else {
+        DFA_SIZE_LIMIT
+    };
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(SIZE_LIMIT))
+                .hybrid_cache_capacity(dfa_limit),
+        )
+        .syntax(
+            syntax::Config::new()
+                .unicode(info.unicode)
+                .utf8(false)
+                .multi_line(true)
+                .crlf(true),
+        )
+        .build(source)
+        .map(Shared::new)
+        .map_err(|e| match (e.size_limit(), e.syntax_error()) {
+            (Some(limit), _) => format!("compiled regex exceeds size limit of {limit} bytes"),
+            (None, Some(syntax)) => one_line(&syntax.to_string()),
+            (None, None) => one_line(&e.to_string()),
         })
-        .build()
-        .map_err(|e| one_line(&e.to_string()))
 }
 
 /// The pattern with the upper bound of each long repetition that ends a capture group removed,
@@ -725,6 +762,11 @@ mod tests {
         caps.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()
     }
 
+    /// `spans`, of the groups `each_captures` gives.
+    fn group_spans(caps: &[Option<regex_automata::Span>]) -> Vec<Option<(usize, usize)>> {
+        caps.iter().map(|m| m.map(|m| (m.start, m.end))).collect()
+    }
+
     #[test]
     fn relaxed_search_finds_exactly_what_the_written_pattern_finds() {
         let patterns = [
@@ -791,11 +833,14 @@ mod tests {
                 }
                 let want: Vec<_> = written.captures_iter(&hay).map(|c| spans(&c)).collect();
                 let mut got = Vec::new();
-                lazy.each_captures(&hay, |c| got.push(spans(c))).unwrap();
+                lazy.each_captures(&hay, |c| got.push(group_spans(c))).unwrap();
                 assert_eq!(got, want, "{pattern} on {:?}", String::from_utf8_lossy(&hay));
                 relaxed_matches += got.len();
                 // Where the relaxed pattern alone would have been wrong.
-                let naive: Vec<_> = lazy.get().unwrap().captures_iter(&hay).map(|c| spans(&c)).collect();
+                let relaxed = lazy.get().unwrap();
+                let mut all = Vec::new();
+                relaxed.captures_all(&hay, &mut all);
+                let naive: Vec<_> = all.chunks(relaxed.groups() + 1).map(group_spans).collect();
                 fallbacks += usize::from(naive != want);
                 let runs = !lazy.info().unwrap().relaxed.as_ref().unwrap().runs.is_empty();
                 run_fallbacks += usize::from(runs && naive != want);
@@ -805,6 +850,42 @@ mod tests {
         assert!(relaxed_matches > 500, "{relaxed_matches}");
         assert!(fallbacks > 50, "{fallbacks}");
         assert!(run_fallbacks > 20, "{run_fallbacks}");
+    }
+
+    /// More matches breaking a bound than anchored tries in one haystack: the rest are found by
+    /// an unanchored search with the written pattern.
+    #[test]
+    fn many_broken_bounds_in_one_haystack() {
+        let pattern = r#"\b(tk_[a-z0-9]{8,66})\b"#;
+        let long = format!("tk_{} ", "a".repeat(80));
+        for fits_at in [0, 5, 9, 10, 29] {
+            let mut hay = String::new();
+            for i in 0..30 {
+                hay += if i == fits_at { "tk_abcdefgh0 " } else { &long };
+            }
+            hay += "tk_zzzzzzzz1";
+            let written = regex::bytes::RegexBuilder::new(pattern).unicode(false).build().unwrap();
+            let want: Vec<_> = written.captures_iter(hay.as_bytes()).map(|c| spans(&c)).collect();
+            let lazy = LazyRegex::new(pattern).unwrap();
+            let mut got = Vec::new();
+            lazy.each_captures(hay.as_bytes(), |c| got.push(group_spans(c)))
+                .unwrap();
+            assert_eq!(want.len(), 2, "{want:?}");
+            assert_eq!(got, want, "fits at {fits_at}");
+        }
+        // The written pattern's match starts inside the relaxed match that broke a bound.
+        let pattern = r#"x=([a-z"=]{1,70})'"#;
+        let broken = format!("x={}' ", "a".repeat(80)).repeat(super::MAX_ANCHORED_TRIES);
+        let hay = format!("{broken}x={}x=abc'", "a".repeat(80));
+        let written = regex::bytes::Regex::new(pattern).unwrap();
+        let want: Vec<_> = written.captures_iter(hay.as_bytes()).map(|c| spans(&c)).collect();
+        assert_eq!(want.len(), 1);
+        let mut got = Vec::new();
+        LazyRegex::new(pattern)
+            .unwrap()
+            .each_captures(hay.as_bytes(), |c| got.push(group_spans(c)))
+            .unwrap();
+        assert_eq!(got, want);
     }
 
     #[test]

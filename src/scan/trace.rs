@@ -105,20 +105,20 @@ impl Scanner<'_> {
         let bytes = blob.bytes;
         let mut spans = Vec::new();
         let _ = lazy.each_captures(bytes, |caps| {
-            let m = caps.get(0).expect("group 0 always matches");
+            let m = caps[0].expect("group 0 always matches");
             let s = match rule.secret_group {
-                Some(g) => caps.get(g),
+                Some(g) => caps.get(g).copied().flatten(),
                 None => (1..=lazy.groups())
-                    .filter_map(|g| caps.get(g))
+                    .filter_map(|g| caps.get(g).copied().flatten())
                     .find(|g| !g.is_empty())
                     .or(Some(m)),
             };
             let Some(s) = s else { return };
             // The secret must touch the traced line.
-            if s.start() > le || s.end() < ls || s.is_empty() {
+            if s.start > le || s.end < ls || s.is_empty() {
                 return;
             }
-            spans.push((m.start(), m.end(), s.start(), s.end()));
+            spans.push((m.start, m.end, s.start, s.end));
         });
         let mut counter = LineCounter::new(bytes);
         for (ms, me, ss, se) in spans {
