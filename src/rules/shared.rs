@@ -17,7 +17,8 @@ use regex_automata::{meta, Anchored, Input, Span};
 #[derive(Debug)]
 pub struct Shared {
     re: meta::Regex,
-    main: Mutex<Slot>,
+    /// Boxed: a cache is a few KiB, and rules are moved while a ruleset is built.
+    main: Mutex<Box<Slot>>,
     /// Caches for searches that found `main` taken (at most one per thread that ever waited).
     spares: Mutex<Vec<Slot>>,
 }
@@ -47,7 +48,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn new(re: meta::Regex) -> Shared {
         Shared {
-            main: Mutex::new(Slot::new(&re)),
+            main: Mutex::new(Box::new(Slot::new(&re))),
             spares: Mutex::new(Vec::new()),
             re,
         }
