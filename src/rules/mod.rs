@@ -226,13 +226,18 @@ pub struct Ruleset {
 }
 
 impl Ruleset {
-    pub(crate) fn new(rules: Vec<Rule>, global_allowlists: Vec<Allowlist>, origin: String) -> Ruleset {
+    pub(crate) fn new(mut rules: Vec<Rule>, global_allowlists: Vec<Allowlist>, origin: String) -> Ruleset {
         let mut keywords: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
         let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut always_rules = Vec::new();
         let mut path_only_rules = Vec::new();
         let window_lines = rules.iter().map(|_| OnceLock::new()).collect();
+        for rule in &mut rules {
+            if let Some(re) = rule.regex.as_mut() {
+                re.whole_files = rule.keywords.is_empty();
+            }
+        }
         for (i, rule) in rules.iter().enumerate() {
             if rule.regex.is_none() {
                 if rule.path.is_some() {
