@@ -41,6 +41,103 @@ struct Info {
     strict_long_count: bool,
     /// The pattern searched with, when it differs from the source (see `relax`).
     relaxed: Option<Relaxed>,
+    /// Where the one capture group is in a match, when the pattern's shape fixes it.
+    locator: Option<Locator>,
+}
+
+/// Where a pattern's one capture group lies in a match, found without a capture engine: the
+/// pattern is `... B (P C{n,}) S...` at the top level, where B (or P's last element, when the
+/// group starts with a fixed-length P) ends with a byte outside class C and S consumes only
+/// bytes outside C. The group's run of C then ends at the last byte of C in the match and
+/// starts after the byte outside C before it.
+#[derive(Debug, Clone)]
+struct Locator {
+    set: Box<[bool; 256]>,
+    /// Bytes of the group before its run (P).
+    prefix: usize,
+}
+
+impl Locator {
+    fn of(hir: &Hir) -> Option<Locator> {
+        let HirKind::Concat(items) = hir.kind() else {
+            return None;
+        };
+        let k = items.iter().position(|h| matches!(h.kind(), HirKind::Capture(_)))?;
+        let HirKind::Capture(c) = items[k].kind() else {
+            return None;
+        };
+        let (prefix, last): (&[Hir], &Hir) = match c.sub.kind() {
+            HirKind::Concat(v) => {
+                let (last, prefix) = v.split_last()?;
+                (prefix, last)
+            }
+            _ => (&[], &c.sub),
+        };
+        let HirKind::Repetition(run) = last.kind() else {
+            return None;
+        };
+        let set = byte_set(&run.sub)?;
+        let before = match prefix.last() {
+            Some(p) => p,
+            None => items.get(k.checked_sub(1)?)?,
+        };
+        if run.min == 0 || !ends_outside(before, &set) {
+            return None;
+        }
+        let mut prefix_len = 0;
+        for h in prefix {
+            let p = h.properties();
+            match (p.minimum_len(), p.maximum_len()) {
+                (Some(a), Some(b)) if a == b => prefix_len += a,
+                _ => return None,
+            }
+        }
+        if !items[k + 1..].iter().all(|h| consumes_outside(h, &set)) {
+            return None;
+        }
+        Some(Locator {
+            set: Box::new(set),
+            prefix: prefix_len,
+        })
+    }
+
+    /// The group of match `m` in `hay`.
+    fn group(&self, hay: &[u8], m: Span) -> Span {
+        let inside = |i: usize| self.set[usize::from(hay[i])];
+        let mut end = m.end;
+        while end > m.start && !inside(end - 1) {
+            end -= 1;
+        }
+        let mut start = end;
+        while start > m.start && inside(start - 1) {
+            start -= 1;
+        }
+        Span {
+            start: start.saturating_sub(self.prefix).max(m.start),
+            end,
+        }
+    }
+}
+
+/// Whether every match of `h` ends with a byte outside `set` (and is not empty).
+fn ends_outside(h: &Hir, set: &[bool; 256]) -> bool {
+    match h.kind() {
+        HirKind::Literal(l) => l.0.last().is_some_and(|&b| !set[usize::from(b)]),
+        HirKind::Class(_) => byte_set(h).is_some_and(|c| (0..256).all(|b| !(c[b] && set[b]))),
+        _ => false,
+    }
+}
+
+/// Whether `h` can only consume bytes outside `set` (and holds no capture group).
+fn consumes_outside(h: &Hir, set: &[bool; 256]) -> bool {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => l.0.iter().all(|&b| !set[usize::from(b)]),
+        HirKind::Class(_) => byte_set(h).is_some_and(|c| (0..256).all(|b| !(c[b] && set[b]))),
+        HirKind::Repetition(r) => consumes_outside(&r.sub, set),
+        HirKind::Capture(_) => false,
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(|h| consumes_outside(h, set)),
+    }
 }
 
 /// A pattern with the upper bounds of its long repetitions removed, and what must then be
@@ -174,6 +271,14 @@ impl LazyRegex {
         let per_match = re.groups() + 1;
         let mut spans = Vec::new();
         let Some(relaxed) = &info.relaxed else {
+            if let Some(loc) = &info.locator {
+                let mut found = Vec::new();
+                re.find_all(hay, &mut found);
+                for m in found {
+                    f(&[Some(m), Some(loc.group(hay, m))]);
+                }
+                return Ok(());
+            }
             re.captures_all(hay, &mut spans);
             spans.chunks(per_match).for_each(f);
             return Ok(());
@@ -183,7 +288,10 @@ impl LazyRegex {
         let mut anchored_tries = 0;
         while at < hay.len() {
             spans.clear();
-            if !re.captures_at(hay, at, &mut spans) {
+            if let Some(loc) = &info.locator {
+                let Some(m) = re.find_at(hay, at) else { break };
+                spans.extend([Some(m), Some(loc.group(hay, m))]);
+            } else if !re.captures_at(hay, at, &mut spans) {
                 break;
             }
             let m = spans[0].expect("group 0 always matches");
@@ -323,6 +431,10 @@ impl Info {
                 bounds,
                 runs,
             }),
+            locator: match hir.properties().explicit_captures_len() {
+                1 => Locator::of(hir),
+                _ => None,
+            },
         }
     }
 }
@@ -878,6 +990,78 @@ mod tests {
         assert!(relaxed_matches > 500, "{relaxed_matches}");
         assert!(fallbacks > 50, "{fallbacks}");
         assert!(run_fallbacks > 20, "{run_fallbacks}");
+    }
+
+    #[test]
+    fn groups_are_located_only_where_the_shape_fixes_them() {
+        let located = |p: &str| {
+            LazyRegex::new(p)
+                .unwrap()
+                .info()
+                .unwrap()
+                .locator
+                .as_ref()
+                .map(|l| l.prefix)
+        };
+        assert_eq!(located(r#"(?i)(?:key|token)\s*=\s*["']([^"'\s]{8,128})["']"#), Some(0));
+        assert_eq!(located(r"\b(tk_[a-z0-9]{20,40})\b"), Some(3));
+        assert_eq!(located(r"=([a-z0-9]{4,})(?:[;\s]|$)"), Some(0));
+        // What precedes the run may end inside the class, the run may be empty, what follows
+        // may hold bytes of the class, the group is not at the top level, or there are two.
+        assert_eq!(located(r#"key=["']?([a-z0-9]{8,})["']?"#), None);
+        assert_eq!(located(r"\b(tka[a-z0-9]{20,40})\b"), None);
+        assert_eq!(located(r#"="([a-z]*)""#), None);
+        assert_eq!(located(r#"="([a-z]{4,})"x"#), None);
+        assert_eq!(located(r#"(?:a|="([a-z]{4,})")"#), None);
+        assert_eq!(located(r#"(\w+)="([a-z]{4,})""#), None);
+    }
+
+    /// The located group is the one the capture engine finds, on random text.
+    #[test]
+    fn located_groups_are_the_captured_groups() {
+        let patterns = [
+            r#"(?i)(?:key|token)[ ]?=[ ]?["']([^"'\s]{2,70})["']"#,
+            r#"\b(tk_[a-z0-9]{3,20})\b"#,
+            r#"=([a-z0-9]{4,})(?:[;\s"]|$)"#,
+        ];
+        let pieces: [&[u8]; 12] = [
+            b"key", b"token", b"=", b" ", b"\"", b"'", b";", b"tk_", b"ab0", b"a", b"\n", b"x y",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut located = 0;
+        for pattern in patterns {
+            let lazy = LazyRegex::new(pattern).unwrap();
+            assert!(lazy.info().unwrap().locator.is_some(), "{pattern}");
+            let written = regex::bytes::RegexBuilder::new(pattern)
+                .unicode(false)
+                .multi_line(true)
+                .crlf(true)
+                .build()
+                .unwrap();
+            for _ in 0..2000 {
+                let len = (next() % 200) as usize;
+                let mut hay = Vec::new();
+                while hay.len() < len {
+                    if next() % 10 == 0 {
+                        hay.extend(std::iter::repeat_n(b'a', 1 + (next() % 80) as usize));
+                    } else {
+                        hay.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                    }
+                }
+                let want: Vec<_> = written.captures_iter(&hay).map(|c| spans(&c)).collect();
+                let mut got = Vec::new();
+                lazy.each_captures(&hay, |c| got.push(group_spans(c))).unwrap();
+                assert_eq!(got, want, "{pattern} on {:?}", String::from_utf8_lossy(&hay));
+                located += got.len();
+            }
+        }
+        assert!(located > 500, "{located}");
     }
 
     /// More matches breaking a bound than anchored tries in one haystack: the rest are found by

@@ -91,6 +91,12 @@ impl Shared {
         });
     }
 
+    /// The first match in `hay` that starts at `at` or later (as `find_at`).
+    pub fn find_at(&self, hay: &[u8], at: usize) -> Option<Span> {
+        self.with(|re, s| re.search_with(&mut s.cache, &Input::new(hay).span(at..hay.len())))
+            .map(|m| m.span())
+    }
+
     /// The groups of every match in `hay`, left to right without overlaps (as
     /// `captures_iter`): `groups() + 1` spans per match, group 0 first.
     pub fn captures_all(&self, hay: &[u8], out: &mut Vec<Option<Span>>) {
@@ -173,6 +179,11 @@ mod tests {
                 "{p}"
             );
             assert_eq!(s.is_match(hay.as_bytes()), want.is_match(hay.as_bytes()));
+            for at in 0..=hay.len() {
+                let found = s.find_at(hay.as_bytes(), at).map(|m| (m.start, m.end));
+                let expect = want.find_at(hay.as_bytes(), at).map(|m| (m.start(), m.end()));
+                assert_eq!(found, expect, "{p} at {at}");
+            }
             for at in 0..=hay.len() {
                 let mut one = Vec::new();
                 let found = s.captures_at(hay.as_bytes(), at, &mut one);
