@@ -66,38 +66,17 @@ impl Locator {
         let HirKind::Capture(c) = items[k].kind() else {
             return None;
         };
-        let (prefix, last): (&[Hir], &Hir) = match c.sub.kind() {
-            HirKind::Concat(v) => {
-                let (last, prefix) = v.split_last()?;
-                (prefix, last)
-            }
-            _ => (&[], &c.sub),
-        };
-        let HirKind::Repetition(run) = last.kind() else {
-            return None;
-        };
-        let set = byte_set(&run.sub)?;
-        let before = match prefix.last() {
+        let g = RunGroup::of(c)?;
+        let before = match g.prefix.last() {
             Some(p) => p,
             None => items.get(k.checked_sub(1)?)?,
         };
-        if run.min == 0 || !ends_outside(before, &set) {
-            return None;
-        }
-        let mut prefix_len = 0;
-        for h in prefix {
-            let p = h.properties();
-            match (p.minimum_len(), p.maximum_len()) {
-                (Some(a), Some(b)) if a == b => prefix_len += a,
-                _ => return None,
-            }
-        }
-        if !items[k + 1..].iter().all(|h| consumes_outside(h, &set)) {
+        if !ends_outside(before, &g.set) || !items[k + 1..].iter().all(|h| consumes_outside(h, &g.set)) {
             return None;
         }
         Some(Locator {
-            set: Box::new(set),
-            prefix: prefix_len,
+            set: Box::new(g.set),
+            prefix: g.prefix_len,
         })
     }
 
@@ -566,40 +545,61 @@ fn relax_in(
 
 /// The capture group `c`, followed by `after`, with its last element relaxed (see `relax`).
 fn relax_group(c: &Capture, after: &[&Hir], bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
-    let (prefix, last): (&[Hir], &Hir) = match c.sub.kind() {
-        HirKind::Concat(items) => {
-            let (last, prefix) = items.split_last()?;
-            (prefix, last)
-        }
-        _ => (&[], &c.sub),
-    };
-    let HirKind::Repetition(rep) = last.kind() else {
-        return None;
-    };
-    let max = rep.max.filter(|&m| m > LONG_COUNT)? as usize;
-    let run = byte_set(&rep.sub)?;
-    let mut prefix_len = 0;
-    for h in prefix {
-        let p = h.properties();
-        match (p.minimum_len(), p.maximum_len()) {
-            (Some(a), Some(b)) if a == b => prefix_len += a,
-            _ => return None,
-        }
-    }
-    if rep.min == 0 || !stops(after, &run) {
+    let g = RunGroup::of(c)?;
+    let max = g.rep.max.filter(|&m| m > LONG_COUNT)? as usize;
+    if !stops(after, &g.set) {
         return None;
     }
-    bounds.push((c.index as usize, prefix_len + max));
-    let mut items = prefix.to_vec();
+    bounds.push((c.index as usize, g.prefix_len + max));
+    let mut items = g.prefix.to_vec();
     items.push(Hir::repetition(Repetition {
         max: None,
-        ..rep.clone()
+        ..g.rep.clone()
     }));
     Some(Hir::capture(Capture {
         index: c.index,
         name: c.name.clone(),
         sub: Box::new(Hir::concat(items)),
     }))
+}
+
+/// A capture group that is elements of a fixed total length followed by a repetition (at least
+/// once) of a class: what `relax_group` and `Locator` know how to handle.
+struct RunGroup<'h> {
+    prefix: &'h [Hir],
+    prefix_len: usize,
+    rep: &'h Repetition,
+    set: [bool; 256],
+}
+
+impl RunGroup<'_> {
+    fn of(c: &Capture) -> Option<RunGroup<'_>> {
+        let (prefix, last): (&[Hir], &Hir) = match c.sub.kind() {
+            HirKind::Concat(items) => {
+                let (last, prefix) = items.split_last()?;
+                (prefix, last)
+            }
+            _ => (&[], &c.sub),
+        };
+        let HirKind::Repetition(rep) = last.kind() else {
+            return None;
+        };
+        let set = byte_set(&rep.sub)?;
+        let mut prefix_len = 0;
+        for h in prefix {
+            let p = h.properties();
+            match (p.minimum_len(), p.maximum_len()) {
+                (Some(a), Some(b)) if a == b => prefix_len += a,
+                _ => return None,
+            }
+        }
+        (rep.min > 0).then_some(RunGroup {
+            prefix,
+            prefix_len,
+            rep,
+            set,
+        })
+    }
 }
 
 /// The long repetition `rep` of a class, followed by `after`, without its upper bound, when
@@ -902,6 +902,53 @@ mod tests {
         caps.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()
     }
 
+    /// Random haystacks (xorshift from a fixed seed): pieces, and now and then a run of `a`s
+    /// long enough to cross a bound.
+    struct Hays(u64);
+
+    impl Hays {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// Under `max` bytes; one element in `run_every` is a run of 1 to `run_max` `a`s.
+        fn hay(&mut self, pieces: &[&[u8]], max: u64, run_every: u64, run_max: u64) -> Vec<u8> {
+            let len = (self.next() % max) as usize;
+            let mut hay = Vec::with_capacity(len);
+            while hay.len() < len {
+                if self.next() % run_every == 0 {
+                    let run = 1 + (self.next() % run_max) as usize;
+                    hay.extend(std::iter::repeat_n(b'a', run));
+                } else {
+                    hay.extend_from_slice(pieces[(self.next() % pieces.len() as u64) as usize]);
+                }
+            }
+            hay
+        }
+    }
+
+    /// `pattern` compiled as written, with the options rule patterns are compiled with.
+    fn written(pattern: &str) -> regex::bytes::Regex {
+        regex::bytes::RegexBuilder::new(pattern)
+            .unicode(false)
+            .multi_line(true)
+            .crlf(true)
+            .build()
+            .unwrap()
+    }
+
+    /// Asserts that `each_captures` gives the written pattern's `captures_iter`; returns it.
+    fn same_captures(lazy: &LazyRegex, written: &regex::bytes::Regex, hay: &[u8]) -> Vec<Vec<Option<(usize, usize)>>> {
+        let want: Vec<_> = written.captures_iter(hay).map(|c| spans(&c)).collect();
+        let mut got = Vec::new();
+        lazy.each_captures(hay, |c| got.push(group_spans(c))).unwrap();
+        assert_eq!(got, want, "{} on {:?}", lazy.source, String::from_utf8_lossy(hay));
+        want
+    }
+
     /// `spans`, of the groups `each_captures` gives.
     fn group_spans(caps: &[Option<regex_automata::Span>]) -> Vec<Option<(usize, usize)>> {
         caps.iter().map(|m| m.map(|m| (m.start, m.end))).collect()
@@ -940,42 +987,18 @@ mod tests {
             b"ab0",
             b"a",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut hays = Hays(0x2545_f491_4f6c_dd1d);
         let mut relaxed_matches = 0;
         let mut fallbacks = 0usize;
         let mut run_fallbacks = 0usize;
         for pattern in patterns {
             let lazy = LazyRegex::new(pattern).unwrap();
             assert!(lazy.info().unwrap().relaxed.is_some(), "{pattern}");
-            let written = regex::bytes::RegexBuilder::new(pattern)
-                .unicode(false)
-                .multi_line(true)
-                .crlf(true)
-                .build()
-                .unwrap();
+            let written = written(pattern);
             for _ in 0..3000 {
-                let len = (next() % 300) as usize;
-                let mut hay = Vec::with_capacity(len);
-                while hay.len() < len {
-                    // Runs of letters now and then, to cross the bounds.
-                    if next() % 8 == 0 {
-                        let run = 1 + (next() % 90) as usize;
-                        hay.extend(std::iter::repeat_n(b'a', run));
-                    } else {
-                        hay.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
-                    }
-                }
-                let want: Vec<_> = written.captures_iter(&hay).map(|c| spans(&c)).collect();
-                let mut got = Vec::new();
-                lazy.each_captures(&hay, |c| got.push(group_spans(c))).unwrap();
-                assert_eq!(got, want, "{pattern} on {:?}", String::from_utf8_lossy(&hay));
-                relaxed_matches += got.len();
+                let hay = hays.hay(&pieces, 300, 8, 90);
+                let want = same_captures(&lazy, &written, &hay);
+                relaxed_matches += want.len();
                 // Where the relaxed pattern alone would have been wrong.
                 let relaxed = lazy.get().unwrap();
                 let mut all = Vec::new();
@@ -1027,38 +1050,15 @@ mod tests {
         let pieces: [&[u8]; 12] = [
             b"key", b"token", b"=", b" ", b"\"", b"'", b";", b"tk_", b"ab0", b"a", b"\n", b"x y",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut hays = Hays(0x9e37_79b9_7f4a_7c15);
         let mut located = 0;
         for pattern in patterns {
             let lazy = LazyRegex::new(pattern).unwrap();
             assert!(lazy.info().unwrap().locator.is_some(), "{pattern}");
-            let written = regex::bytes::RegexBuilder::new(pattern)
-                .unicode(false)
-                .multi_line(true)
-                .crlf(true)
-                .build()
-                .unwrap();
+            let written = written(pattern);
             for _ in 0..2000 {
-                let len = (next() % 200) as usize;
-                let mut hay = Vec::new();
-                while hay.len() < len {
-                    if next() % 10 == 0 {
-                        hay.extend(std::iter::repeat_n(b'a', 1 + (next() % 80) as usize));
-                    } else {
-                        hay.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
-                    }
-                }
-                let want: Vec<_> = written.captures_iter(&hay).map(|c| spans(&c)).collect();
-                let mut got = Vec::new();
-                lazy.each_captures(&hay, |c| got.push(group_spans(c))).unwrap();
-                assert_eq!(got, want, "{pattern} on {:?}", String::from_utf8_lossy(&hay));
-                located += got.len();
+                let hay = hays.hay(&pieces, 200, 10, 80);
+                located += same_captures(&lazy, &written, &hay).len();
             }
         }
         assert!(located > 500, "{located}");
