@@ -195,6 +195,18 @@ pub struct Rule {
     pub source: RuleSource,
 }
 
+impl Rule {
+    /// The secret of a match with groups `caps` (group 0 first): `secretGroup`, else the first
+    /// group that matched something, else the whole match. `None` when `secretGroup` did not
+    /// take part in the match.
+    pub fn secret(&self, caps: &[Option<regex_automata::Span>]) -> Option<regex_automata::Span> {
+        match self.secret_group {
+            Some(g) => caps.get(g).copied().flatten(),
+            None => caps[1..].iter().flatten().find(|g| !g.is_empty()).copied().or(caps[0]),
+        }
+    }
+}
+
 /// A loaded, validated ruleset with its keyword index.
 #[derive(Debug)]
 pub struct Ruleset {

@@ -203,12 +203,6 @@ impl LazyRegex {
             .map_err(String::clone)
     }
 
-    /// Whether matches must be found with `each_captures` (see `relax`): `get` is then a
-    /// relaxed pattern whose matches are checked there.
-    pub fn is_relaxed(&self) -> bool {
-        self.info().is_ok_and(|i| i.relaxed.is_some())
-    }
-
     /// Number of explicit capture groups (0 if the pattern does not parse).
     pub fn groups(&self) -> usize {
         self.info().map_or(0, |i| i.groups)
@@ -249,12 +243,22 @@ impl LazyRegex {
         let info = self.info()?;
         let per_match = re.groups() + 1;
         let mut spans = Vec::new();
-        let Some(relaxed) = &info.relaxed else {
+        // Without groups, or with one the locator finds, a match is all a search must give.
+        let direct = per_match == 1 || info.locator.is_some();
+        let groups_of = |m: Span, spans: &mut Vec<Option<Span>>| {
+            spans.push(Some(m));
             if let Some(loc) = &info.locator {
+                spans.push(Some(loc.group(hay, m)));
+            }
+        };
+        let Some(relaxed) = &info.relaxed else {
+            if direct {
                 let mut found = Vec::new();
                 re.find_all(hay, &mut found);
                 for m in found {
-                    f(&[Some(m), Some(loc.group(hay, m))]);
+                    spans.clear();
+                    groups_of(m, &mut spans);
+                    f(&spans);
                 }
                 return Ok(());
             }
@@ -267,9 +271,9 @@ impl LazyRegex {
         let mut anchored_tries = 0;
         while at < hay.len() {
             spans.clear();
-            if let Some(loc) = &info.locator {
+            if direct {
                 let Some(m) = re.find_at(hay, at) else { break };
-                spans.extend([Some(m), Some(loc.group(hay, m))]);
+                groups_of(m, &mut spans);
             } else if !re.captures_at(hay, at, &mut spans) {
                 break;
             }

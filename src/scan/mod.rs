@@ -129,8 +129,6 @@ pub struct Scanner<'r> {
     /// Scratch space for a keyword-by-keyword search (see `Ruleset::search_one_by_one`).
     lower: Vec<u8>,
     hits: Vec<(usize, usize, usize)>,
-    /// Scratch space for the matches of a rule without groups.
-    found: Vec<regex_automata::Span>,
     markers: AhoCorasick,
     /// How many nested encodings to decode (0: none).
     pub decode_depth: usize,
@@ -152,7 +150,6 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             lower: Vec::new(),
             hits: Vec::new(),
-            found: Vec::new(),
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
             problems: BTreeSet::new(),
@@ -488,14 +485,11 @@ impl<'r> Scanner<'r> {
             }
         }
         let Some(lazy) = &rule.regex else { return };
-        let re = match lazy.get() {
-            Ok(re) => re,
-            Err(e) => {
-                self.problems
-                    .insert(ScanProblem(format!("rule '{}': field 'regex': {e}", rule.id)));
-                return;
-            }
-        };
+        if let Err(e) = lazy.get() {
+            self.problems
+                .insert(ScanProblem(format!("rule '{}': field 'regex': {e}", rule.id)));
+            return;
+        }
         let bytes = blob.bytes;
         let windows = match plan {
             Plan::Skip => return,
@@ -511,30 +505,11 @@ impl<'r> Scanner<'r> {
                 }
             }
         };
-        let groups = lazy.groups();
-        let relaxed = lazy.is_relaxed();
         for (ws, we) in windows {
             let hay = &bytes[ws..we];
-            if groups == 0 && !relaxed {
-                let mut found = std::mem::take(&mut self.found);
-                found.clear();
-                re.find_all(hay, &mut found);
-                for m in &found {
-                    self.consider(r, blob, ws + m.start, ws + m.end, ws + m.start, ws + m.end, raws);
-                }
-                self.found = found;
-                continue;
-            }
             let searched = lazy.each_captures(hay, |caps| {
                 let m = caps[0].expect("group 0 always matches");
-                let secret = match rule.secret_group {
-                    Some(g) => caps.get(g).copied().flatten(),
-                    None => (1..=groups)
-                        .filter_map(|g| caps.get(g).copied().flatten())
-                        .find(|g| !g.is_empty())
-                        .or(Some(m)),
-                };
-                let Some(s) = secret else { return };
+                let Some(s) = rule.secret(caps) else { return };
                 self.consider(r, blob, ws + m.start, ws + m.end, ws + s.start, ws + s.end, raws);
             });
             if let Err(e) = searched {

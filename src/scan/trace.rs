@@ -106,14 +106,7 @@ impl Scanner<'_> {
         let mut spans = Vec::new();
         let _ = lazy.each_captures(bytes, |caps| {
             let m = caps[0].expect("group 0 always matches");
-            let s = match rule.secret_group {
-                Some(g) => caps.get(g).copied().flatten(),
-                None => (1..=lazy.groups())
-                    .filter_map(|g| caps.get(g).copied().flatten())
-                    .find(|g| !g.is_empty())
-                    .or(Some(m)),
-            };
-            let Some(s) = s else { return };
+            let Some(s) = rule.secret(caps) else { return };
             // The secret must touch the traced line.
             if s.start > le || s.end < ls || s.is_empty() {
                 return;
