@@ -111,7 +111,7 @@ impl<'a> ContextView<'a> {
                     }
                 }
             }
-            on_line.sort_unstable();
+            rayon::slice::ParallelSliceMut::par_sort_unstable(&mut on_line[..]);
             on_line.dedup();
         }
         ContextView {

@@ -322,8 +322,12 @@ fn scan_file(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResu
         return r;
     }
     let mut bytes = Vec::with_capacity(size as usize + 1);
-    // Read the head first so binaries are skipped without reading them whole.
-    if let Err(err) = (&mut file).take(8192).read_to_end(&mut bytes) {
+    // A small file (most are) is read as long as its size says, with one `read` and no last
+    // one to find its end; a large one head first, so binaries are skipped without reading
+    // them whole, then to its end. (An empty size may not mean empty: /proc files.)
+    let whole = size > 0 && size <= WHOLE_READ;
+    let first = if whole { size } else { HEAD };
+    if let Err(err) = (&mut file).take(first).read_to_end(&mut bytes) {
         fail(&mut r, &err);
         return r;
     }
@@ -331,13 +335,20 @@ fn scan_file(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResu
         r.stats.skipped_binary = 1;
         return r;
     }
-    if let Err(err) = file.read_to_end(&mut bytes) {
-        fail(&mut r, &err);
-        return r;
+    if !whole {
+        if let Err(err) = file.read_to_end(&mut bytes) {
+            fail(&mut r, &err);
+            return r;
+        }
     }
     scan_bytes(scanner, &e.display, e.rel(), &bytes, &mut r);
     r
 }
+
+/// Files up to this size are read as long as their size says.
+const WHOLE_READ: u64 = 1 << 20;
+/// What is read of a larger file before deciding whether it is binary.
+const HEAD: u64 = 8192;
 
 fn scan_stdin(cfg: &ScanConfig, scanner: &mut Scanner<'_>) -> ItemResult {
     let mut r = ItemResult::default();

@@ -135,6 +135,25 @@ fn binary_files_are_skipped_and_counted() {
 }
 
 #[test]
+fn files_are_read_to_their_end_small_or_large() {
+    // Small files are read as long as their size says, large ones (over 1 MiB) head first
+    // and then to the end: a secret on the last line is found either way.
+    let tree = Tree::new();
+    tree.write("small.txt", format!("x = 1\n{}\n", fake::github(117)));
+    let filler = "filler line of text, nothing to see\n".repeat(45_000);
+    tree.write("large.txt", format!("{filler}{}\n", fake::github(118)));
+    tree.write("large.bin", format!("\0{filler}{}\n", fake::github(119)));
+    tree.write("empty.txt", "");
+    let out = tree.run(&["scan", "-f", "json", "."]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(paths(&out), ["large.txt", "small.txt"]);
+    assert_eq!(crate::util::locations(&out)[0].3, 45_001);
+    let summary = &crate::util::json(&out)["summary"];
+    assert_eq!(summary["skipped_binary"], 1);
+    assert_eq!(summary["files_scanned"], 3);
+}
+
+#[test]
 fn files_over_max_file_size_are_skipped_and_counted() {
     let tree = Tree::new();
     tree.write("big.txt", format!("{}\n{}\n", "a".repeat(2000), fake::github(115)));
