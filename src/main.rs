@@ -17,7 +17,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (result, policy) = match &cli.command {
         Command::Scan(args) => match ScanConfig::from_args(args) {
-            Ok(cfg) => (commands::scan_command(&cfg), cfg.exit),
+            Ok(cfg) => {
+                let result = (commands::scan_command(&cfg), cfg.exit);
+                // The process ends next: the rules' compiled patterns and caches need not be
+                // freed first.
+                std::mem::forget(cfg);
+                result
+            }
             Err(e) => (Err(e), ExitPolicy::default()),
         },
         Command::Rules(RulesCommand::Check { file, strict }) => {
