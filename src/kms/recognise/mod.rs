@@ -116,7 +116,9 @@ pub fn within_recognised_ciphertext(line: &[u8], start: usize, end: usize) -> bo
         ])
         .expect("automaton from plain strings")
     });
-    for m in MARKERS.find_overlapping_iter(line) {
+    // Only an envelope starting at or before `start` can hold the secret.
+    let head = &line[..line.len().min(start + MARKERS.max_pattern_len())];
+    for m in MARKERS.find_overlapping_iter(head) {
         let pos = m.start();
         if pos > start {
             continue;

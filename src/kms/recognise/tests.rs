@@ -379,5 +379,9 @@ fn scanner_hook_finds_envelopes_on_a_line() {
     let line = format!("password: {sops}");
     let data_at = line.find("data:").unwrap() + 5;
     assert!(within_recognised_ciphertext(line.as_bytes(), data_at, data_at + 10));
+    // A secret that starts where the envelope does (its marker ends after the secret's start).
+    let at = line.find("ENC[").unwrap();
+    assert!(within_recognised_ciphertext(line.as_bytes(), at, at + 10));
+    assert!(within_recognised_ciphertext(line.as_bytes(), at + 3, at + 10));
     assert!(!within_recognised_ciphertext(b"password: hunter2hunter2", 10, 24));
 }
