@@ -56,7 +56,7 @@ pub struct Allowlist {
     pub stopwords: Vec<String>,
     stopword_ac: OnceLock<Option<AhoCorasick>>,
     /// `regexes` as one or two matchers, built on first use (see `LazyRegex::any_matchers`).
-    any_regex: OnceLock<Vec<shared::Shared>>,
+    any_regex: OnceLock<Vec<pattern::AnyMatcher>>,
     /// Global allowlists only: the rule ids it applies to (empty = all rules).
     pub target_rules: Vec<String>,
 }

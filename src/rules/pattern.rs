@@ -353,7 +353,12 @@ impl LazyRegex {
     /// allowlist cost 40 ms per thread on the 5,000-file tree). A group that does not build
     /// as one falls back to a matcher per pattern; a pattern that does not parse (user patterns
     /// are validated when loaded) never matches.
-    pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool) -> Vec<Shared> {
+    ///
+    /// The unanchored matcher is searched only when the text holds, in any ASCII case, a
+    /// literal each of its patterns requires (`token` of `(?i)(?:next|page)[_.-]?token\s*=`),
+    /// when every one of them has one: most lines an allowlist is asked about have none, and a
+    /// literal search is much cheaper than a lazy DFA's (which also builds states for them).
+    pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool) -> Vec<AnyMatcher> {
         let hirs: Vec<Hir> = patterns
             .iter()
             .filter_map(|p| parse_either_with(&p.source, multi_line).ok().map(|(hir, _)| hir))
@@ -362,16 +367,30 @@ impl LazyRegex {
             .into_iter()
             .partition(|h| h.properties().look_set_prefix().contains(Look::Start));
         let mut out = Vec::new();
-        for group in [anchored, rest] {
+        for (group, unanchored) in [(anchored, false), (rest, true)] {
             if group.is_empty() {
                 continue;
             }
+            let literals: Option<Vec<Vec<u8>>> = if unanchored {
+                group.iter().map(required_literal).collect()
+            } else {
+                None
+            };
+            let pre = literals.and_then(|l| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(l)
+                    .ok()
+            });
             let build = |hirs: &[Hir]| {
                 meta::Builder::new()
                     .configure(matcher_config())
                     .build_many_from_hir(hirs)
                     .ok()
-                    .map(Shared::new)
+                    .map(|re| AnyMatcher {
+                        re: Shared::new(re),
+                        pre: pre.clone(),
+                    })
             };
             match build(&group) {
                 Some(m) => out.push(m),
@@ -419,6 +438,71 @@ impl Info {
                 _ => None,
             },
         }
+    }
+}
+
+/// One of an allowlist's matchers (see `LazyRegex::any_matchers`).
+#[derive(Debug)]
+pub struct AnyMatcher {
+    re: Shared,
+    /// Literals one of which every match holds (ASCII case aside), when known.
+    pre: Option<aho_corasick::AhoCorasick>,
+}
+
+impl AnyMatcher {
+    /// Whether one of the matcher's patterns matches in `hay`.
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        self.pre.as_ref().is_none_or(|pre| pre.is_match(hay)) && self.re.is_match(hay)
+    }
+}
+
+/// A literal of at least 3 bytes every match of `hir` holds, ASCII-lowercased (to be looked
+/// for case-insensitively): the longest run of literal bytes and one-byte (or one letter in
+/// either case) classes in its top-level sequence.
+fn required_literal(hir: &Hir) -> Option<Vec<u8>> {
+    let items = match hir.kind() {
+        HirKind::Concat(items) => items.as_slice(),
+        _ => std::slice::from_ref(hir),
+    };
+    let mut best = Vec::new();
+    let mut run = Vec::new();
+    for h in items {
+        if matches!(h.kind(), HirKind::Look(_)) {
+            // Zero-width: the bytes on either side are adjacent in the text.
+            continue;
+        }
+        match folded_bytes(h) {
+            Some(bytes) => run.extend(bytes),
+            None => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+        }
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    (best.len() >= 3).then_some(best)
+}
+
+/// The bytes `h` always matches, ASCII-lowercased: a literal, or a class of one byte or of one
+/// letter in both cases.
+fn folded_bytes(h: &Hir) -> Option<Vec<u8>> {
+    match h.kind() {
+        HirKind::Literal(l) => Some(l.0.iter().map(u8::to_ascii_lowercase).collect()),
+        HirKind::Capture(c) => folded_bytes(&c.sub),
+        HirKind::Class(_) => {
+            let set = byte_set(h)?;
+            let bytes: Vec<u8> = (0..=255u8).filter(|&b| set[usize::from(b)]).collect();
+            match bytes.as_slice() {
+                [b] => Some(vec![b.to_ascii_lowercase()]),
+                [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(b) => Some(vec![a.to_ascii_lowercase()]),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -785,7 +869,7 @@ fn max_newlines(h: &Hir) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::LazyRegex;
+    use super::{parse, required_literal, LazyRegex};
 
     #[test]
     fn newline_span_is_computed() {
@@ -1150,6 +1234,56 @@ mod tests {
                 let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
                 assert_eq!(got, want, "{hay:?} multi_line={multi_line}");
             }
+        }
+    }
+
+    #[test]
+    fn required_literals_are_what_every_match_holds() {
+        let lit = |p: &str| required_literal(&parse(p, false, false).unwrap()).map(|l| String::from_utf8(l).unwrap());
+        assert_eq!(lit(r"(?i)(?:next|page)[_.-]?token\s*[:=]").as_deref(), Some("token"));
+        assert_eq!(
+            lit(r"ENC\[AES256_GCM,data:[a-z]*").as_deref(),
+            Some("enc[aes256_gcm,data:")
+        );
+        // Zero-width assertions join the bytes around them; the longest run is kept.
+        assert_eq!(lit(r"ab\bcd[0-9]+wxyz1").as_deref(), Some("wxyz1"));
+        assert_eq!(lit(r"\bsecret\b").as_deref(), Some("secret"));
+        // Nothing every match holds, or too short to be worth a search.
+        assert_eq!(lit(r"secret|token"), None);
+        assert_eq!(lit(r"(?i)x{5,}"), None);
+        assert_eq!(lit(r"ab[0-9]"), None);
+        assert_eq!(lit(r"s[ea]c"), None);
+        // A letter in either case is the letter; other pairs of bytes break the run.
+        assert_eq!(lit(r"s[eE]cret").as_deref(), Some("secret"));
+        assert_eq!(lit(r"se[ea]cret").as_deref(), Some("cret"));
+    }
+
+    #[test]
+    fn matchers_with_required_literals_answer_as_the_patterns() {
+        let sources = [
+            r"(?i)(?:next|page)[_.-]?token\s*[:=]",
+            r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,",
+            r"-----BEGIN AGE",
+        ];
+        let patterns: Vec<LazyRegex> = sources.iter().map(|p| LazyRegex::new(p).unwrap()).collect();
+        let matchers = LazyRegex::any_matchers(&patterns, true);
+        assert!(matchers.iter().all(|m| m.pre.is_some()));
+        let hays = [
+            "next_token = x",
+            "NEXT-TOKEN: x",
+            "PageToken=",
+            "token = x",
+            "next token = x",
+            "a: ENC[AES256_GCM,data:abc=,iv:x]",
+            "a: enc[aes256_gcm,data:abc=,iv:x]",
+            "-----BEGIN AGE ENCRYPTED FILE-----",
+            "-----begin age",
+            "",
+        ];
+        for hay in hays {
+            let want = sources.iter().any(|p| written(p).is_match(hay.as_bytes()));
+            let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
+            assert_eq!(got, want, "{hay:?}");
         }
     }
 }
