@@ -15,6 +15,9 @@ use crate::rules::Ruleset;
 use crate::source::git::{self, GitMode, GitStats, HistoryMap};
 use crate::source::{self, ItemError};
 
+/// What a source gives: its matches and counts, git's figures, history per secret.
+type Scanned = (source::SourceOutput, Option<GitStats>, Option<HistoryMap>);
+
 /// Runs a scan (files, stdin or git, as configured) and returns the report; writes nothing.
 /// Errors are what stops a scan from starting (a missing repository, a bad range); problems
 /// with single items are in the report.
@@ -34,7 +37,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
     if small {
         cfg.rules.expect_small_input();
     }
-    let run = || -> Result<(source::SourceOutput, Option<GitStats>, Option<HistoryMap>), UserError> {
+    let scan_source = || -> Result<Scanned, UserError> {
         match &cfg.git {
             None => Ok((source::files::scan(cfg), None, None)),
             Some(mode) => {
@@ -50,7 +53,13 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
             }
         }
     };
-    let (out, git_stats, history) = if cfg.threads > 0 {
+    // Grouping runs in the scan's thread pool too: its sorts are parallel.
+    let run = || -> Result<(Scanned, Vec<crate::finding::Finding>), UserError> {
+        let (mut out, stats, history) = scan_source()?;
+        let findings = group(std::mem::take(&mut out.matches), &cfg.rules, &cfg.salt);
+        Ok(((out, stats, history), findings))
+    };
+    let ((out, git_stats, history), mut findings) = if cfg.threads > 0 {
         match rayon::ThreadPoolBuilder::new()
             .num_threads(cfg.threads)
             .thread_name(|i| format!("leakseal-scan-{i}"))
@@ -67,7 +76,6 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
         path: cfg.rules.origin.clone(),
         message: p.0,
     }));
-    let mut findings = group(out.matches, &cfg.rules, &cfg.salt);
     findings.retain(|f| f.confidence >= cfg.min_confidence);
     if let Some(history) = history {
         annotate_history(&mut findings, &history, &cfg.rules);
