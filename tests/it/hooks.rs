@@ -329,7 +329,7 @@ fn pre_commit_framework_system_hook() {
 /// a fresh clone of this repository for every `try-repo`. CARGO_TARGET_DIR under the target's
 /// temp dir lets every build after the first reuse the compiled dependencies (only leakseal,
 /// whose path changes, is rebuilt), and the release profile is overridden to an unoptimised,
-/// non-LTO build: this tests the hook's wiring, not the optimised binary, and a thin-LTO
+/// non-LTO build: this tests the hook's wiring, not the optimised binary, and an LTO
 /// release build takes minutes per `try-repo` on a two-core machine.
 #[test]
 fn pre_commit_framework_rust_hooks() {
