@@ -187,10 +187,17 @@ type RuleText = (Arc<str>, Arc<str>, Arc<[String]>);
 /// Hits are sorted by (rule, secret) so that each finding's hits are adjacent: no map, no
 /// copies of keys, and each hit's strings move into its location. The sorts, fingerprints and
 /// entropies run on the worker threads: with thousands of findings they were a serial tail
-/// after the scan.
+/// after the scan. A few findings (a commit hook's) are grouped on the calling thread: no pool
+/// is started for them.
 pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
     use rayon::prelude::*;
-    hits.par_sort_unstable_by(|a, b| a.m.rule.cmp(&b.m.rule).then_with(|| a.m.secret.cmp(&b.m.secret)));
+    let parallel = hits.len() >= PARALLEL_FROM;
+    let by_rule_and_secret = |a: &Hit, b: &Hit| a.m.rule.cmp(&b.m.rule).then_with(|| a.m.secret.cmp(&b.m.secret));
+    if parallel {
+        hits.par_sort_unstable_by(by_rule_and_secret);
+    } else {
+        hits.sort_unstable_by(by_rule_and_secret);
+    }
     // Sized exactly: with tens of thousands of findings, doubling would leave megabytes unused.
     let distinct = 1 + hits
         .windows(2)
@@ -237,21 +244,31 @@ pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
             }),
         }
     }
-    findings.par_iter_mut().for_each(|f| {
+    let finish = |f: &mut Finding| {
         f.fingerprint = fingerprint(salt, &f.rule_id, f.secret.expose());
         f.entropy = crate::scan::shannon(f.secret.expose());
         f.locations.sort();
         f.locations.dedup();
         // Most findings have one location; don't keep the growth slack of thousands of them.
         f.locations.shrink_to_fit();
-    });
-    findings.par_sort_by(|a, b| {
+    };
+    let by_place = |a: &Finding, b: &Finding| {
         a.locations[0]
             .cmp(&b.locations[0])
             .then_with(|| a.rule_id.cmp(&b.rule_id))
-    });
+    };
+    if parallel {
+        findings.par_iter_mut().for_each(finish);
+        findings.par_sort_by(by_place);
+    } else {
+        findings.iter_mut().for_each(finish);
+        findings.sort_by(by_place);
+    }
     findings
 }
+
+/// Hits from which `group` works on the thread pool.
+const PARALLEL_FROM: usize = 1024;
 
 #[cfg(test)]
 mod tests {

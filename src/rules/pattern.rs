@@ -476,8 +476,9 @@ fn required_literal(hir: &Hir) -> Option<Vec<u8>> {
             None => {
                 if run.len() > best.len() {
                     best = std::mem::take(&mut run);
+                } else {
+                    run.clear();
                 }
-                run.clear();
             }
         }
     }
