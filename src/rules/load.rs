@@ -387,11 +387,11 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
     }
     let regex = match &spec.regex {
         Some(p) if p.is_empty() => return Err(e("regex", "is empty")),
-        Some(p) => Some(pattern(p, src.embedded).map_err(|m| e("regex", &m))?),
+        Some(p) => Some(pattern(p, src.embedded, &spec.keywords).map_err(|m| e("regex", &m))?),
         None => None,
     };
     let path = match &spec.path {
-        Some(p) => Some(pattern(p, src.embedded).map_err(|m| e("path", &m))?),
+        Some(p) => Some(pattern(p, src.embedded, &[]).map_err(|m| e("path", &m))?),
         None => None,
     };
     if regex.is_none() && path.is_none() {
@@ -459,13 +459,14 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
     })
 }
 
-/// A user's pattern is validated now; an embedded one when first used.
-fn pattern(p: &str, embedded: bool) -> Result<LazyRegex, String> {
-    if embedded {
-        LazyRegex::deferred(p)
-    } else {
-        LazyRegex::new(p)
+/// A user's pattern is validated now; an embedded one when first used. `keywords`: the
+/// rule's, when this is its regex (see `LazyRegex::with_keywords`).
+fn pattern(p: &str, embedded: bool, keywords: &[String]) -> Result<LazyRegex, String> {
+    let lazy = LazyRegex::deferred(p)?.with_keywords(keywords);
+    if !embedded {
+        lazy.check()?;
     }
+    Ok(lazy)
 }
 
 fn build_allowlist(
@@ -502,7 +503,7 @@ fn build_allowlist(
     };
     let compile = |sub: &str, list: &[String]| -> Result<Vec<LazyRegex>, ConfigError> {
         list.iter()
-            .map(|p| pattern(p, embedded).map_err(|m| e(sub, &format!("{m} in '{p}'"))))
+            .map(|p| pattern(p, embedded, &[]).map_err(|m| e(sub, &format!("{m} in '{p}'"))))
             .collect()
     };
     Ok(Allowlist::new(

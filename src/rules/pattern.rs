@@ -43,6 +43,9 @@ struct Info {
     relaxed: Option<Relaxed>,
     /// Where the one capture group is in a match, when the pattern's shape fixes it.
     locator: Option<Locator>,
+    /// Literals one of which every match holds, worth looking for before a search (see
+    /// `LazyRegex::with_keywords`).
+    required: Option<Vec<Vec<u8>>>,
 }
 
 /// Where a pattern's one capture group lies in a match, found without a capture engine: the
@@ -173,14 +176,23 @@ pub struct LazyRegex {
     /// Searched over whole files even when its matches fit in a few lines (a rule without
     /// keywords): see `prefilter`.
     pub whole_files: bool,
+    /// The rule's keywords (lowercased), one of which the text searched holds.
+    keywords: Vec<Vec<u8>>,
+    /// Finders of the required literals of `Info` (lowercased); `None` without any.
+    filter: OnceLock<Option<Vec<memchr::memmem::Finder<'static>>>>,
 }
 
 impl LazyRegex {
     /// Translates and parses `pattern`; errors are one line, fit to follow "regex: ".
     pub fn new(pattern: &str) -> Result<LazyRegex, String> {
         let lazy = LazyRegex::deferred(pattern)?;
-        lazy.info()?;
+        lazy.check()?;
         Ok(lazy)
+    }
+
+    /// Parses the pattern now (if not yet): its errors, one line each.
+    pub fn check(&self) -> Result<(), String> {
+        self.info().map(|_| ())
     }
 
     /// Translates `pattern` now and parses it on first use (for trusted, tested patterns).
@@ -193,12 +205,23 @@ impl LazyRegex {
             strict: OnceLock::new(),
             whole_files: false,
             matcher: OnceLock::new(),
+            keywords: Vec::new(),
+            filter: OnceLock::new(),
         })
+    }
+
+    /// The pattern of a rule with `keywords`, whose searches are given text that holds one of
+    /// them (the lines around a keyword hit): `required` then gives literals chosen to tell
+    /// something such a text may lack (`</` or `value="` of the generic XML rule, whose
+    /// keywords are `password`, `token`, ...). Call before the pattern is first used.
+    pub fn with_keywords(mut self, keywords: &[String]) -> LazyRegex {
+        self.keywords = keywords.iter().map(|k| k.to_ascii_lowercase().into_bytes()).collect();
+        self
     }
 
     fn info(&self) -> Result<&Info, String> {
         self.info
-            .get_or_init(|| parse_either(&self.source).map(|(hir, unicode)| Info::of(&hir, unicode)))
+            .get_or_init(|| parse_either(&self.source).map(|(hir, unicode)| Info::of(&hir, unicode, &self.keywords)))
             .as_ref()
             .map_err(String::clone)
     }
@@ -307,6 +330,22 @@ impl LazyRegex {
         Ok(())
     }
 
+    /// Finders of literals, ASCII-lowercased, one of which every match holds in some ASCII
+    /// case: text whose lowercased form holds none of them has no match. `None` when no such
+    /// literals are known or worth looking for (see `with_keywords`).
+    pub fn required(&self) -> Option<&[memchr::memmem::Finder<'static>]> {
+        self.filter
+            .get_or_init(|| {
+                let set = self.info().ok()?.required.as_ref()?;
+                Some(
+                    set.iter()
+                        .map(|l| memchr::memmem::Finder::new(l).into_owned())
+                        .collect(),
+                )
+            })
+            .as_deref()
+    }
+
     /// The pattern as written, compiled: `get` when nothing is relaxed.
     fn strict(&self) -> Result<&Shared, String> {
         let info = self.info()?;
@@ -371,11 +410,16 @@ impl LazyRegex {
             if group.is_empty() {
                 continue;
             }
-            let literals: Option<Vec<Vec<u8>>> = if unanchored {
-                group.iter().map(required_literal).collect()
-            } else {
-                None
-            };
+            // Literals of at least 3 bytes, one of which every match holds.
+            let literals = unanchored
+                .then(|| {
+                    let mut all = Vec::new();
+                    for h in &group {
+                        all.extend(required_any(h, &[]).filter(|set| shortest(set) >= 3)?);
+                    }
+                    Some(all)
+                })
+                .flatten();
             let pre = literals.and_then(|l| {
                 aho_corasick::AhoCorasick::builder()
                     .ascii_case_insensitive(true)
@@ -405,7 +449,7 @@ impl LazyRegex {
     /// the pattern is parsed once, where `get` parses it twice.
     fn build_matcher(&self) -> Option<Shared> {
         let (hir, unicode) = parse_either(&self.source).ok()?;
-        let _ = self.info.set(Ok(Info::of(&hir, unicode)));
+        let _ = self.info.set(Ok(Info::of(&hir, unicode, &self.keywords)));
         meta::Builder::new()
             .configure(matcher_config())
             .build_from_hir(&hir)
@@ -420,7 +464,8 @@ impl LazyRegex {
 }
 
 impl Info {
-    fn of(hir: &Hir, unicode: bool) -> Info {
+    fn of(hir: &Hir, unicode: bool, keywords: &[Vec<u8>]) -> Info {
+        let keywords: Vec<&[u8]> = keywords.iter().map(Vec::as_slice).collect();
         let relaxed = relax(hir);
         Info {
             unicode,
@@ -437,6 +482,9 @@ impl Info {
                 1 => Locator::of(hir),
                 _ => None,
             },
+            // One-byte literals (`:`, `.`) are in most text; a set every keyword holds a
+            // literal of is in all of it.
+            required: required_any(hir, &keywords).filter(|set| shortest(set) >= 2 && tells(set, &keywords)),
         }
     }
 }
@@ -456,36 +504,85 @@ impl AnyMatcher {
     }
 }
 
-/// A literal of at least 3 bytes every match of `hir` holds, ASCII-lowercased (to be looked
-/// for case-insensitively): the longest run of literal bytes and one-byte (or one letter in
-/// either case) classes in its top-level sequence.
-fn required_literal(hir: &Hir) -> Option<Vec<u8>> {
-    let items = match hir.kind() {
-        HirKind::Concat(items) => items.as_slice(),
-        _ => std::slice::from_ref(hir),
-    };
-    let mut best = Vec::new();
-    let mut run = Vec::new();
-    for h in items {
-        if matches!(h.kind(), HirKind::Look(_)) {
-            // Zero-width: the bytes on either side are adjacent in the text.
-            continue;
-        }
-        match folded_bytes(h) {
-            Some(bytes) => run.extend(bytes),
-            None => {
-                if run.len() > best.len() {
-                    best = std::mem::take(&mut run);
-                } else {
-                    run.clear();
+/// Most literals `required_any` gives for one pattern.
+const MAX_REQUIRED: usize = 64;
+
+/// Literals, ASCII-lowercased (to be looked for case-insensitively), one of which every match
+/// of `hir` holds: for a sequence the best of its items' sets and of its runs of literal bytes
+/// and one-byte (or one letter in either case) classes, for an alternation the union of its
+/// branches' sets. `None` when no such set is known, e.g. a branch without a literal.
+///
+/// "Best": one that tells something about a text holding one of `keywords` (lowercased; see
+/// `tells`), then the longest shortest literal (up to 4 bytes), then the fewest literals, then
+/// the longest shortest literal.
+pub fn required_any(hir: &Hir, keywords: &[&[u8]]) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Capture(c) => required_any(&c.sub, keywords),
+        HirKind::Repetition(r) if r.min >= 1 => required_any(&r.sub, keywords),
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for a in alts {
+                all.extend(required_any(a, keywords)?);
+                if all.len() > MAX_REQUIRED {
+                    return None;
                 }
             }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
         }
+        HirKind::Concat(items) => {
+            let mut best = None;
+            let mut run = Vec::new();
+            for h in items {
+                if matches!(h.kind(), HirKind::Look(_)) {
+                    // Zero-width: the bytes on either side are adjacent in the text.
+                    continue;
+                }
+                if let Some(bytes) = folded_bytes(h) {
+                    run.extend(bytes);
+                    continue;
+                }
+                if !run.is_empty() {
+                    keep_better(&mut best, vec![std::mem::take(&mut run)], keywords);
+                }
+                if let Some(set) = required_any(h, keywords) {
+                    keep_better(&mut best, set, keywords);
+                }
+            }
+            if !run.is_empty() {
+                keep_better(&mut best, vec![run], keywords);
+            }
+            best
+        }
+        _ => folded_bytes(hir).map(|b| vec![b]),
     }
-    if run.len() > best.len() {
-        best = run;
+}
+
+/// Replaces `best` with `cand` when `cand` is the better set of required literals.
+fn keep_better(best: &mut Option<Vec<Vec<u8>>>, cand: Vec<Vec<u8>>, keywords: &[&[u8]]) {
+    let score = |set: &[Vec<u8>]| {
+        let short = shortest(set);
+        (tells(set, keywords), short.min(4), std::cmp::Reverse(set.len()), short)
+    };
+    if best.as_ref().is_none_or(|b| score(&cand) > score(b)) {
+        *best = Some(cand);
     }
-    (best.len() >= 3).then_some(best)
+}
+
+/// Whether a text known to hold one of `keywords` may lack every literal of `set`: false when
+/// each keyword holds one of them (a rule's window always holds a keyword, so looking for the
+/// set there tells nothing). True when there are no keywords.
+pub fn tells(set: &[Vec<u8>], keywords: &[&[u8]]) -> bool {
+    keywords.is_empty()
+        || keywords
+            .iter()
+            .any(|k| !set.iter().any(|l| memchr::memmem::find(k, l).is_some()))
+}
+
+/// Length of the shortest literal of `set` (0 when empty).
+pub fn shortest(set: &[Vec<u8>]) -> usize {
+    set.iter().map(Vec::len).min().unwrap_or(0)
 }
 
 /// The bytes `h` always matches, ASCII-lowercased: a literal, or a class of one byte or of one
@@ -870,7 +967,7 @@ fn max_newlines(h: &Hir) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, required_literal, LazyRegex};
+    use super::{parse, required_any, tells, LazyRegex};
 
     #[test]
     fn newline_span_is_computed() {
@@ -1240,23 +1337,124 @@ mod tests {
 
     #[test]
     fn required_literals_are_what_every_match_holds() {
-        let lit = |p: &str| required_literal(&parse(p, false, false).unwrap()).map(|l| String::from_utf8(l).unwrap());
-        assert_eq!(lit(r"(?i)(?:next|page)[_.-]?token\s*[:=]").as_deref(), Some("token"));
+        let lits = |p: &str| {
+            required_any(&parse(p, false, false).unwrap(), &[]).map(|set| {
+                set.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let one = |p: &str| lits(p).map(|set| set.join("|"));
+        assert_eq!(one(r"(?i)(?:next|page)[_.-]?token\s*[:=]").as_deref(), Some("token"));
         assert_eq!(
-            lit(r"ENC\[AES256_GCM,data:[a-z]*").as_deref(),
+            one(r"ENC\[AES256_GCM,data:[a-z]*").as_deref(),
             Some("enc[aes256_gcm,data:")
         );
         // Zero-width assertions join the bytes around them; the longest run is kept.
-        assert_eq!(lit(r"ab\bcd[0-9]+wxyz1").as_deref(), Some("wxyz1"));
-        assert_eq!(lit(r"\bsecret\b").as_deref(), Some("secret"));
-        // Nothing every match holds, or too short to be worth a search.
-        assert_eq!(lit(r"secret|token"), None);
-        assert_eq!(lit(r"(?i)x{5,}"), None);
-        assert_eq!(lit(r"ab[0-9]"), None);
-        assert_eq!(lit(r"s[ea]c"), None);
+        assert_eq!(one(r"ab\bcd[0-9]+wxyz1").as_deref(), Some("wxyz1"));
+        assert_eq!(one(r"\bsecret\b").as_deref(), Some("secret"));
         // A letter in either case is the letter; other pairs of bytes break the run.
-        assert_eq!(lit(r"s[eE]cret").as_deref(), Some("secret"));
-        assert_eq!(lit(r"se[ea]cret").as_deref(), Some("cret"));
+        assert_eq!(one(r"s[eE]cret").as_deref(), Some("secret"));
+        assert_eq!(one(r"se[ea]cret").as_deref(), Some("cret"));
+        // Alternations give the union of their branches' literals, repetitions their item's.
+        assert_eq!(one(r"secret|token").as_deref(), Some("secret|token"));
+        assert_eq!(
+            one(r"(?:<(?:a|b)>[0-9]+</|value=[0-9]+)x").as_deref(),
+            Some("</|value=")
+        );
+        assert_eq!(one(r"[0-9](?:ab){2,}[0-9]").as_deref(), Some("ab"));
+        // A longer shortest literal wins, then fewer literals (4 bytes are long enough), then
+        // the longer.
+        assert_eq!(one(r"(?:ab|cd)[0-9]efgh[0-9](?:hijk|lmno)").as_deref(), Some("efgh"));
+        assert_eq!(
+            one(r"(?:ab|cd)[0-9]efg[0-9](?:hijk|lmno)").as_deref(),
+            Some("hijk|lmno")
+        );
+        assert_eq!(one(r"(?:hijk|lmno)[0-9]abcdefgh").as_deref(), Some("abcdefgh"));
+        assert_eq!(one(r"(?:abcd|efgh)[0-9]ijkl").as_deref(), Some("ijkl"));
+        // Nothing every match holds.
+        assert_eq!(one(r"(?i)x{5,}").as_deref(), Some("x"));
+        assert_eq!(lits(r"(?i)x*y?"), None);
+        assert_eq!(lits(r"x*[0-9]"), None);
+        assert_eq!(lits(r"s[ea]c|[0-9]"), None);
+    }
+
+    #[test]
+    fn required_literals_tell_what_a_keyword_does_not() {
+        let with = |p: &str, keywords: &[&str]| {
+            let kw: Vec<&[u8]> = keywords.iter().map(|k| k.as_bytes()).collect();
+            required_any(&parse(p, false, false).unwrap(), &kw).map(|set| {
+                set.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+        };
+        let xml = r"(?i)<(?:password|token)>([^<\s]{8,128})</|key=(?:password|token)\s{1,5}value=([^\s]{8,})";
+        // Without keywords the longest literals win; with them, the set the keywords leave open.
+        assert_eq!(with(xml, &[]).as_deref(), Some("password|token|value="));
+        assert_eq!(with(xml, &["password", "token"]).as_deref(), Some("</|value="));
+        // A set one keyword lacks still tells something.
+        assert_eq!(
+            with(r"(?i)(?:secret|token)=[a-z]{8}", &["secret", "pass"]).as_deref(),
+            Some("secret|token")
+        );
+        assert!(tells(&[b"secret".to_vec()], &[b"secret", b"pass"]));
+        assert!(!tells(&[b"sec".to_vec()], &[b"secret", b"mysecret"]));
+        assert!(tells(&[b"sec".to_vec()], &[]));
+        // The rule-level choice drops one-byte literals and sets every keyword holds.
+        let lazy = |p: &str, keywords: &[&str]| {
+            let kw: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+            let l = LazyRegex::deferred(p).unwrap().with_keywords(&kw);
+            l.required().map(|f| {
+                f.iter()
+                    .map(|f| String::from_utf8(f.needle().to_vec()).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            lazy(xml, &["password", "token"]),
+            Some(vec!["</".to_string(), "value=".to_string()])
+        );
+        assert_eq!(
+            lazy(r"(?i)token:[a-z]{8}", &["token"]),
+            Some(vec!["token:".to_string()])
+        );
+        assert_eq!(lazy(r"(?i)token[a-z]{8}", &["token"]), None);
+        assert_eq!(lazy(r"(?i)token[a-z]{8}:", &["token"]), None);
+        assert_eq!(lazy(r"(?i)token[a-z]{8}::", &["token"]), Some(vec!["::".to_string()]));
+    }
+
+    /// Every match of every built-in rule, on its examples, holds one of the literals the scan
+    /// looks for before searching (in some ASCII case).
+    #[test]
+    fn built_in_matches_hold_a_required_literal() {
+        crate::rules::embedded::want_examples();
+        let rs = crate::rules::load::load_embedded(crate::rules::embedded::FILES).unwrap();
+        let mut checked = 0;
+        for rule in &rs.rules {
+            let Some(re) = &rule.regex else { continue };
+            let Some(finders) = re.required() else { continue };
+            for ex in &rule.examples {
+                let text = ex.parts().1.as_bytes();
+                let mut found = 0;
+                re.each_captures(text, |caps| {
+                    let m = caps[0].unwrap();
+                    let lower = text[m.range()].to_ascii_lowercase();
+                    assert!(
+                        finders.iter().any(|f| f.find(&lower).is_some()),
+                        "rule {}: match {:?} holds none of its required literals",
+                        rule.id,
+                        String::from_utf8_lossy(&text[m.range()])
+                    );
+                    found += 1;
+                })
+                .unwrap();
+                assert!(found > 0, "rule {}: example without a match", rule.id);
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} examples checked");
     }
 
     #[test]

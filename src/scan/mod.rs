@@ -126,8 +126,10 @@ pub struct Scanner<'r> {
     rules: &'r Ruleset,
     plans: Vec<Plan>,
     touched: Vec<u32>,
-    /// Scratch space for a keyword-by-keyword search (see `Ruleset::search_one_by_one`).
+    /// The blob being scanned, ASCII-lowercased, when `lowered` (made by a keyword-by-keyword
+    /// search, see `Ruleset::search_one_by_one`, or for `LazyRegex::required`).
     lower: Vec<u8>,
+    lowered: bool,
     hits: Vec<(usize, usize, usize)>,
     markers: AhoCorasick,
     /// How many nested encodings to decode (0: none).
@@ -149,6 +151,7 @@ impl<'r> Scanner<'r> {
             plans: vec![Plan::Skip; rules.rules.len()],
             touched: Vec::new(),
             lower: Vec::new(),
+            lowered: false,
             hits: Vec::new(),
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
@@ -357,6 +360,7 @@ impl<'r> Scanner<'r> {
     /// Scans the bytes of `blob` as they are.
     fn scan_plain(&mut self, blob: &Blob<'_>) -> Vec<BlobMatch> {
         let rules = self.rules;
+        self.lowered = false;
         self.plan(blob.bytes);
         let mut raws = Vec::new();
         let touched = std::mem::take(&mut self.touched);
@@ -413,6 +417,7 @@ impl<'r> Scanner<'r> {
         if one_by_one {
             let mut hits = std::mem::take(&mut self.hits);
             rules.keyword_hits_one_by_one(bytes, &mut self.lower, &mut hits);
+            self.lowered = true;
             for &(end, start, pattern) in &hits {
                 self.keyword_hit(bytes, start, end, pattern);
             }
@@ -485,11 +490,6 @@ impl<'r> Scanner<'r> {
             }
         }
         let Some(lazy) = &rule.regex else { return };
-        if let Err(e) = lazy.get() {
-            self.problems
-                .insert(ScanProblem(format!("rule '{}': field 'regex': {e}", rule.id)));
-            return;
-        }
         let bytes = blob.bytes;
         let windows = match plan {
             Plan::Skip => return,
@@ -505,7 +505,20 @@ impl<'r> Scanner<'r> {
                 }
             }
         };
+        // Text lacking every literal one of which each match holds is not searched (nor is the
+        // regex compiled until some text has one).
+        let required = lazy.required();
+        if required.is_some() && !self.lowered {
+            self.lower.clear();
+            self.lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+            self.lowered = true;
+        }
         for (ws, we) in windows {
+            if let Some(finders) = required {
+                if !finders.iter().any(|f| f.find(&self.lower[ws..we]).is_some()) {
+                    continue;
+                }
+            }
             let hay = &bytes[ws..we];
             let searched = lazy.each_captures(hay, |caps| {
                 let m = caps[0].expect("group 0 always matches");
@@ -704,6 +717,42 @@ mod tests {
 
     /// The keyword-by-keyword search small inputs use finds what the automaton finds, and
     /// plans every rule the same, on every example of the embedded rules (and upper-cased).
+    /// A rule's regex runs only on text holding, in some ASCII case, one of the literals every
+    /// match holds: found in upper case, in blobs planned keyword by keyword and (once the
+    /// budget for that is spent) by the automaton, and each blob is looked at as it is, not as
+    /// the blob before it of the same length.
+    #[test]
+    fn required_literals_are_looked_for_in_the_blob_in_any_case() {
+        let rs = crate::rules::load::load_str(
+            "[[rules]]\nid = 'xml-token'\nregex = '''(?i)(?:token|secret)=([a-z0-9]{8,});end'''\nkeywords = ['token', 'secret']\n",
+            "t.toml",
+        )
+        .unwrap();
+        let finders = rs.rules[0].regex.as_ref().unwrap().required().unwrap();
+        assert_eq!(finders.iter().map(|f| f.needle()).collect::<Vec<_>>(), [b";end"]);
+        let mut scanner = Scanner::new(&rs);
+        let found = |scanner: &mut Scanner<'_>, text: &[u8]| -> Vec<Vec<u8>> {
+            let blob = Blob {
+                path: "a.xml",
+                bytes: text,
+                commit: None,
+            };
+            scanner.scan(&blob).into_iter().map(|m| m.secret).collect()
+        };
+        let first: &[u8] = b"TOKEN=abcd1234;END\nsecret\n";
+        let second: &[u8] = b"secret\nTOKEN=wxyz6789;End\n";
+        assert_eq!(first.len(), second.len());
+        let filler = b"filler line\n".repeat(4 << 10);
+        // The first round spends the keyword-by-keyword budget.
+        for _ in 0..2 {
+            assert_eq!(found(&mut scanner, first), [b"abcd1234"]);
+            assert_eq!(found(&mut scanner, second), [b"wxyz6789"]);
+            assert_eq!(found(&mut scanner, b"token=abcd1234;en\n"), Vec::<Vec<u8>>::new());
+            assert_eq!(found(&mut scanner, &[&filler[..], second].concat()), [b"wxyz6789"]);
+        }
+        assert!(!rs.search_one_by_one(1), "the automaton plans the last blobs");
+    }
+
     #[test]
     fn every_inline_marker_says_allow() {
         // `inline_allowed` looks for the markers only on lines holding "allow".
