@@ -647,9 +647,10 @@ impl<'a> Json<'a> {
                     }
                 }
                 _ => {
-                    let ch_len = self.text[self.pos..].chars().next().map_or(1, char::len_utf8);
-                    out.push_str(&self.text[self.pos..self.pos + ch_len]);
-                    self.pos += ch_len;
+                    // Up to the next quote or escape, as it is (both are ASCII: a boundary).
+                    let run = memchr::memchr2(b'"', b'\\', &self.b[self.pos..]).unwrap_or(self.b.len() - self.pos);
+                    out.push_str(&self.text[self.pos..self.pos + run]);
+                    self.pos += run;
                 }
             }
         }

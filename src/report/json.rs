@@ -185,18 +185,18 @@ fn write_findings(
             .map(|batch| {
                 let mut out = Vec::new();
                 for f in batch {
-                    let one = serde_json::to_vec_pretty(&finding(f, opts, contexts))?;
                     if !out.is_empty() {
                         out.extend_from_slice(b",\n");
                     }
-                    // Two levels deeper than a document of its own: four more spaces per line.
                     out.extend_from_slice(b"    ");
-                    for line in one.split_inclusive(|&b| b == b'\n') {
-                        out.extend_from_slice(line);
-                        if line.ends_with(b"\n") {
-                            out.extend_from_slice(b"    ");
-                        }
-                    }
+                    let mut ser = serde_json::Serializer::with_formatter(
+                        &mut out,
+                        Nested {
+                            depth: 2,
+                            has_value: false,
+                        },
+                    );
+                    finding(f, opts, contexts).serialize(&mut ser)?;
                 }
                 Ok(out)
             })
@@ -210,6 +210,84 @@ fn write_findings(
         }
     }
     w.write_all(b"\n  ]")
+}
+
+/// `serde_json`'s pretty printing (two spaces per level) of a value that starts `depth` levels
+/// deep in a document: the findings are serialized one by one at the document's second level.
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn newline(&self, w: &mut (impl Write + ?Sized)) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, w: &mut (impl Write + ?Sized), bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close(&mut self, w: &mut (impl Write + ?Sized), bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn item(&mut self, w: &mut (impl Write + ?Sized), first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// One finding object per line (same shape as in `findings` of the JSON report).

@@ -85,6 +85,33 @@ fn json_positions_and_escapes() {
 }
 
 #[test]
+fn json_strings_keep_text_between_escapes() {
+    let t = "{\"k\": \"ab é \\\"q\\\" 名前\\\\ \\u00e9 end\", \"e\": \"\", \"u\": \"ü\"}";
+    let Node::Map(m) = json(t).unwrap() else {
+        panic!("not a map")
+    };
+    let strs: Vec<(&str, &str)> = m
+        .iter()
+        .map(|(k, v)| match v {
+            Node::Str(s) => (k.as_str(), &t[s.start..s.end]),
+            _ => panic!("not a string"),
+        })
+        .collect();
+    let values: Vec<String> = m
+        .iter()
+        .map(|(_, v)| match v {
+            Node::Str(s) => s.value.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(values, ["ab é \"q\" 名前\\ é end", "", "ü"]);
+    assert_eq!(strs[0], ("k", "ab é \\\"q\\\" 名前\\\\ \\u00e9 end"));
+    assert_eq!(strs[2], ("u", "ü"));
+    assert!(json("{\"k\": \"abc").is_err());
+    assert!(json("{\"k\": \"abc\\").is_err());
+}
+
+#[test]
 fn toml_tables_and_arrays() {
     let t = "[db]\npassword = \"p1\"\n[[svc]]\ntoken = 'p2'\ninline = { api_key = \"\"\"p3\"\"\" }\nport = 5\n";
     assert_eq!(
