@@ -393,10 +393,11 @@ impl LazyRegex {
     /// as one falls back to a matcher per pattern; a pattern that does not parse (user patterns
     /// are validated when loaded) never matches.
     ///
-    /// The unanchored matcher is searched only when the text holds, in any ASCII case, a
-    /// literal each of its patterns requires (`token` of `(?i)(?:next|page)[_.-]?token\s*=`),
-    /// when every one of them has one: most lines an allowlist is asked about have none, and a
-    /// literal search is much cheaper than a lazy DFA's (which also builds states for them).
+    /// The unanchored patterns each of whose matches holds one of a few literals (`token` of
+    /// `(?i)(?:next|page)[_.-]?token\s*=`, see `required_any`) are another matcher, searched
+    /// only when the text holds one of them in some ASCII case: most lines and secrets an
+    /// allowlist is asked about have none, and a literal search is much cheaper than a lazy
+    /// DFA's (which also builds states for them). The remaining patterns are a third.
     pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool) -> Vec<AnyMatcher> {
         let hirs: Vec<Hir> = patterns
             .iter()
@@ -405,27 +406,31 @@ impl LazyRegex {
         let (anchored, rest): (Vec<Hir>, Vec<Hir>) = hirs
             .into_iter()
             .partition(|h| h.properties().look_set_prefix().contains(Look::Start));
+        // Unanchored patterns holding one of a few literals in every match are searched only
+        // when the text holds one; the others always.
+        let (mut literals, mut with_literals, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        for h in rest {
+            match required_any(&h, &[]).filter(|set| shortest(set) >= 2) {
+                Some(set) => {
+                    literals.extend(set);
+                    with_literals.push(h);
+                }
+                None => plain.push(h),
+            }
+        }
+        let pre = (!literals.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(literals)
+                    .ok()
+            })
+            .flatten();
         let mut out = Vec::new();
-        for (group, unanchored) in [(anchored, false), (rest, true)] {
+        for (group, pre) in [(anchored, None), (with_literals, pre), (plain, None)] {
             if group.is_empty() {
                 continue;
             }
-            // Literals of at least 3 bytes, one of which every match holds.
-            let literals = unanchored
-                .then(|| {
-                    let mut all = Vec::new();
-                    for h in &group {
-                        all.extend(required_any(h, &[]).filter(|set| shortest(set) >= 3)?);
-                    }
-                    Some(all)
-                })
-                .flatten();
-            let pre = literals.and_then(|l| {
-                aho_corasick::AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(l)
-                    .ok()
-            });
             let build = |hirs: &[Hir]| {
                 meta::Builder::new()
                     .configure(matcher_config())
@@ -533,29 +538,40 @@ pub fn required_any(hir: &Hir, keywords: &[&[u8]]) -> Option<Vec<Vec<u8>>> {
         }
         HirKind::Concat(items) => {
             let mut best = None;
-            let mut run = Vec::new();
+            // The strings a run of adjacent literals and small classes can be (`aq[ei]` is
+            // `aqe` or `aqi`), while there are few.
+            let mut run: Vec<Vec<u8>> = Vec::new();
             for h in items {
                 if matches!(h.kind(), HirKind::Look(_)) {
                     // Zero-width: the bytes on either side are adjacent in the text.
                     continue;
                 }
-                if let Some(bytes) = folded_bytes(h) {
-                    run.extend(bytes);
+                if let Some(choices) = folded_choices(h) {
+                    if run.is_empty() {
+                        run = choices;
+                    } else if run.len() * choices.len() <= MAX_REQUIRED {
+                        run = run
+                            .iter()
+                            .flat_map(|r| choices.iter().map(move |c| [r.as_slice(), c].concat()))
+                            .collect();
+                    } else {
+                        keep_better(&mut best, std::mem::replace(&mut run, choices), keywords);
+                    }
                     continue;
                 }
                 if !run.is_empty() {
-                    keep_better(&mut best, vec![std::mem::take(&mut run)], keywords);
+                    keep_better(&mut best, std::mem::take(&mut run), keywords);
                 }
                 if let Some(set) = required_any(h, keywords) {
                     keep_better(&mut best, set, keywords);
                 }
             }
             if !run.is_empty() {
-                keep_better(&mut best, vec![run], keywords);
+                keep_better(&mut best, run, keywords);
             }
             best
         }
-        _ => folded_bytes(hir).map(|b| vec![b]),
+        _ => folded_choices(hir),
     }
 }
 
@@ -585,20 +601,25 @@ pub fn shortest(set: &[Vec<u8>]) -> usize {
     set.iter().map(Vec::len).min().unwrap_or(0)
 }
 
-/// The bytes `h` always matches, ASCII-lowercased: a literal, or a class of one byte or of one
-/// letter in both cases.
-fn folded_bytes(h: &Hir) -> Option<Vec<u8>> {
+/// Most bytes (ASCII case aside) of a class `folded_choices` spells out.
+const MAX_CLASS_CHOICES: usize = 8;
+
+/// The strings `h` can match, ASCII-lowercased, when it is a literal or a class of a few bytes
+/// (letters in either case counting once).
+fn folded_choices(h: &Hir) -> Option<Vec<Vec<u8>>> {
     match h.kind() {
-        HirKind::Literal(l) => Some(l.0.iter().map(u8::to_ascii_lowercase).collect()),
-        HirKind::Capture(c) => folded_bytes(&c.sub),
+        HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Capture(c) => folded_choices(&c.sub),
         HirKind::Class(_) => {
             let set = byte_set(h)?;
-            let bytes: Vec<u8> = (0..=255u8).filter(|&b| set[usize::from(b)]).collect();
-            match bytes.as_slice() {
-                [b] => Some(vec![b.to_ascii_lowercase()]),
-                [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(b) => Some(vec![a.to_ascii_lowercase()]),
-                _ => None,
-            }
+            let mut bytes: Vec<u8> = (0..=255u8)
+                .filter(|&b| set[usize::from(b)])
+                .map(|b| b.to_ascii_lowercase())
+                .collect();
+            bytes.dedup();
+            bytes.sort_unstable();
+            bytes.dedup();
+            (bytes.len() <= MAX_CLASS_CHOICES).then(|| bytes.into_iter().map(|b| vec![b]).collect())
         }
         _ => None,
     }
@@ -1316,9 +1337,10 @@ mod tests {
         ];
         for multi_line in [false, true] {
             let matchers = LazyRegex::any_matchers(&patterns, multi_line);
-            // Three patterns anchored at the start of the text, three not: two matchers (a
-            // multi-line `^` anchors nothing).
-            assert_eq!(matchers.len(), if multi_line { 1 } else { 2 });
+            // Three patterns anchored at the start of the text; of the others, two hold a
+            // literal (`example`, `.pem`) and one does not: three matchers. A multi-line `^`
+            // anchors nothing: `${`, `true`/`false` are literals, a hex run is not: two.
+            assert_eq!(matchers.len(), if multi_line { 2 } else { 3 });
             for hay in hays {
                 let want = sources.iter().any(|p| {
                     regex::bytes::RegexBuilder::new(p)
@@ -1353,13 +1375,21 @@ mod tests {
         // Zero-width assertions join the bytes around them; the longest run is kept.
         assert_eq!(one(r"ab\bcd[0-9]+wxyz1").as_deref(), Some("wxyz1"));
         assert_eq!(one(r"\bsecret\b").as_deref(), Some("secret"));
-        // A letter in either case is the letter; other pairs of bytes break the run.
+        // A letter in either case is the letter; a run through a small class is each of its
+        // spellings, one through a large class ends there.
         assert_eq!(one(r"s[eE]cret").as_deref(), Some("secret"));
-        assert_eq!(one(r"se[ea]cret").as_deref(), Some("cret"));
+        assert_eq!(one(r"se[ea]cret").as_deref(), Some("seacret|seecret"));
+        assert_eq!(
+            one(r"AQ[EI][BCD]AH[A-Za-z0-9]{40}").as_deref(),
+            Some("aqebah|aqecah|aqedah|aqibah|aqicah|aqidah")
+        );
+        assert_eq!(one(r"ab[0-3]cd[a-z]+").as_deref(), Some("ab0cd|ab1cd|ab2cd|ab3cd"));
+        assert_eq!(one(r"ab[0-9]cdef").as_deref(), Some("cdef"));
+        assert_eq!(one(r"abcd[a-z]x").as_deref(), Some("abcd"));
         // Alternations give the union of their branches' literals, repetitions their item's.
         assert_eq!(one(r"secret|token").as_deref(), Some("secret|token"));
         assert_eq!(
-            one(r"(?:<(?:a|b)>[0-9]+</|value=[0-9]+)x").as_deref(),
+            one(r"(?:<(?:ab|cd)>[0-9]+</|value=[0-9]+)x").as_deref(),
             Some("</|value=")
         );
         assert_eq!(one(r"[0-9](?:ab){2,}[0-9]").as_deref(), Some("ab"));
