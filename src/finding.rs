@@ -33,7 +33,16 @@ impl Secret {
     /// The secret with all but a short prefix hidden: at most 4 characters and never more
     /// than a fifth of the secret are shown.
     pub fn redacted(&self) -> String {
-        redact(&String::from_utf8_lossy(&self.0))
+        redact(&lossy(&self.0))
+    }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced: `String::from_utf8_lossy`, with the standard
+/// library's faster check first (most text is valid; the lossy path validates byte by byte).
+pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -273,6 +282,14 @@ const PARALLEL_FROM: usize = 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lossy_text_is_the_standard_librarys() {
+        for bytes in [&b"plain"[..], "é名".as_bytes(), b"a\xffb\xc3", b"", b"\xe5\x90"] {
+            assert_eq!(lossy(bytes), String::from_utf8_lossy(bytes));
+        }
+        assert!(matches!(lossy(b"plain"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn redaction_never_shows_much() {

@@ -62,7 +62,7 @@ impl From<&OutputConfig> for ReportOptions {
 /// The secret as shown: redacted unless the user opted in.
 pub fn shown_secret(f: &Finding, opts: ReportOptions) -> String {
     if opts.show_secrets {
-        String::from_utf8_lossy(f.secret.expose()).into_owned()
+        crate::finding::lossy(f.secret.expose()).into_owned()
     } else {
         f.secret.redacted()
     }
@@ -135,7 +135,7 @@ impl<'a> ContextView<'a> {
             let mut pieces: Vec<String> = entries
                 .iter()
                 .filter_map(|&(_, _, fi, i)| {
-                    let text = String::from_utf8_lossy(self.report.findings[fi as usize].secret.expose()).into_owned();
+                    let text = crate::finding::lossy(self.report.findings[fi as usize].secret.expose());
                     text.split('\n').nth(i as usize).map(|p| p.trim().to_string())
                 })
                 .filter(|p| !p.is_empty())

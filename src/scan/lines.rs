@@ -131,9 +131,9 @@ impl Context {
                 cut_after = true;
             }
         }
-        let before = String::from_utf8_lossy(&bytes[b0..start]);
-        let secret = String::from_utf8_lossy(&bytes[start..se]);
-        let after = String::from_utf8_lossy(&bytes[se..a1]);
+        let before = crate::finding::lossy(&bytes[b0..start]);
+        let secret = crate::finding::lossy(&bytes[start..se]);
+        let after = crate::finding::lossy(&bytes[se..a1]);
         let (before, after) = (before.trim_start(), after.trim_end());
         let mut text = String::with_capacity(before.len() + secret.len() + after.len() + 6);
         if cut_before {

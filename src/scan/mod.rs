@@ -567,10 +567,13 @@ impl<'r> Scanner<'r> {
         if rule.allowlists.iter().any(|a| a.allows(&cand)) {
             return;
         }
+        // A global allowlist of paths alone for every rule allows nothing here: it would have
+        // skipped the blob (see `scan`).
         if self
             .rules
             .global_allowlists
             .iter()
+            .filter(|a| !(a.target_rules.is_empty() && a.is_path_only()))
             .any(|a| a.applies_to(&rule.id) && a.allows(&cand))
         {
             return;

@@ -162,7 +162,10 @@ fn merge(out: &mut SourceOutput, r: ItemResult) {
 
 /// `./src/x` -> `src/x`; Windows separators -> `/`.
 fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy().replace('\\', "/");
+    let s = match p.to_str() {
+        Some(s) => s.replace('\\', "/"),
+        None => p.to_string_lossy().replace('\\', "/"),
+    };
     let mut s = s.as_str();
     while let Some(rest) = s.strip_prefix("./") {
         s = rest;
