@@ -569,20 +569,26 @@ pub fn required_any(hir: &Hir, keywords: &[&[u8]]) -> Option<Vec<Vec<u8>>> {
             if !run.is_empty() {
                 keep_better(&mut best, run, keywords);
             }
-            best
+            best.map(|(_, set)| set)
         }
         _ => folded_choices(hir),
     }
 }
 
+/// How good a set of required literals is (greater is better, see `required_any`).
+type Score = (bool, usize, std::cmp::Reverse<usize>, usize);
+
 /// Replaces `best` with `cand` when `cand` is the better set of required literals.
-fn keep_better(best: &mut Option<Vec<Vec<u8>>>, cand: Vec<Vec<u8>>, keywords: &[&[u8]]) {
-    let score = |set: &[Vec<u8>]| {
-        let short = shortest(set);
-        (tells(set, keywords), short.min(4), std::cmp::Reverse(set.len()), short)
-    };
-    if best.as_ref().is_none_or(|b| score(&cand) > score(b)) {
-        *best = Some(cand);
+fn keep_better(best: &mut Option<(Score, Vec<Vec<u8>>)>, cand: Vec<Vec<u8>>, keywords: &[&[u8]]) {
+    let short = shortest(&cand);
+    let score = (
+        tells(&cand, keywords),
+        short.min(4),
+        std::cmp::Reverse(cand.len()),
+        short,
+    );
+    if best.as_ref().is_none_or(|(b, _)| score > *b) {
+        *best = Some((score, cand));
     }
 }
 
@@ -593,7 +599,7 @@ pub fn tells(set: &[Vec<u8>], keywords: &[&[u8]]) -> bool {
     keywords.is_empty()
         || keywords
             .iter()
-            .any(|k| !set.iter().any(|l| memchr::memmem::find(k, l).is_some()))
+            .any(|k| !set.iter().any(|l| k.windows(l.len()).any(|w| w == l.as_slice())))
 }
 
 /// Length of the shortest literal of `set` (0 when empty).
@@ -610,13 +616,23 @@ fn folded_choices(h: &Hir) -> Option<Vec<Vec<u8>>> {
     match h.kind() {
         HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
         HirKind::Capture(c) => folded_choices(&c.sub),
-        HirKind::Class(_) => {
-            let set = byte_set(h)?;
-            let mut bytes: Vec<u8> = (0..=255u8)
-                .filter(|&b| set[usize::from(b)])
+        HirKind::Class(class) => {
+            // A letter in both cases is two bytes: at most twice as many bytes to look at.
+            let ranges: Vec<(u8, u8)> = match class {
+                Class::Bytes(c) => c.ranges().iter().map(|r| (r.start(), r.end())).collect(),
+                Class::Unicode(c) if c.is_ascii() => {
+                    c.ranges().iter().map(|r| (r.start() as u8, r.end() as u8)).collect()
+                }
+                Class::Unicode(_) => return None,
+            };
+            if ranges.iter().map(|&(a, b)| usize::from(b - a) + 1).sum::<usize>() > 2 * MAX_CLASS_CHOICES {
+                return None;
+            }
+            let mut bytes: Vec<u8> = ranges
+                .iter()
+                .flat_map(|&(a, b)| a..=b)
                 .map(|b| b.to_ascii_lowercase())
                 .collect();
-            bytes.dedup();
             bytes.sort_unstable();
             bytes.dedup();
             (bytes.len() <= MAX_CLASS_CHOICES).then(|| bytes.into_iter().map(|b| vec![b]).collect())
