@@ -389,9 +389,10 @@ impl LazyRegex {
     /// start of the text are built as one matcher and the rest as another: an anchored search
     /// reads a short secret once and stops, where an unanchored union of dozens of patterns
     /// builds a large lazy DFA that every worker pays for on first use (the generic rules'
-    /// allowlist cost 40 ms per thread on the 5,000-file tree). A group that does not build
-    /// as one falls back to a matcher per pattern; a pattern that does not parse (user patterns
-    /// are validated when loaded) never matches.
+    /// allowlist cost 40 ms per thread on the 5,000-file tree). A matcher's regex is compiled
+    /// when a text first reaches it (past its literals, if it has any); a group that does not
+    /// build as one falls back to a regex per pattern; a pattern that does not parse (user
+    /// patterns are validated when loaded) never matches.
     ///
     /// The unanchored patterns each of whose matches holds one of a few literals (`token` of
     /// `(?i)(?:next|page)[_.-]?token\s*=`, see `required_any`) are another matcher, searched
@@ -428,22 +429,12 @@ impl LazyRegex {
             .flatten();
         let mut out = Vec::new();
         for (group, pre) in [(anchored, None), (with_literals, pre), (plain, None)] {
-            if group.is_empty() {
-                continue;
-            }
-            let build = |hirs: &[Hir]| {
-                meta::Builder::new()
-                    .configure(matcher_config())
-                    .build_many_from_hir(hirs)
-                    .ok()
-                    .map(|re| AnyMatcher {
-                        re: Shared::new(re),
-                        pre: pre.clone(),
-                    })
-            };
-            match build(&group) {
-                Some(m) => out.push(m),
-                None => out.extend(group.iter().filter_map(|h| build(std::slice::from_ref(h)))),
+            if !group.is_empty() {
+                out.push(AnyMatcher {
+                    hirs: group,
+                    re: OnceLock::new(),
+                    pre,
+                });
             }
         }
         out
@@ -497,7 +488,10 @@ impl Info {
 /// One of an allowlist's matchers (see `LazyRegex::any_matchers`).
 #[derive(Debug)]
 pub struct AnyMatcher {
-    re: Shared,
+    hirs: Vec<Hir>,
+    /// The patterns compiled as one regex when first needed, or one regex per pattern when
+    /// they do not build as one; a pattern that does not build never matches.
+    re: OnceLock<Vec<Shared>>,
     /// Literals one of which every match holds (ASCII case aside), when known.
     pre: Option<aho_corasick::AhoCorasick>,
 }
@@ -505,7 +499,28 @@ pub struct AnyMatcher {
 impl AnyMatcher {
     /// Whether one of the matcher's patterns matches in `hay`.
     pub fn is_match(&self, hay: &[u8]) -> bool {
-        self.pre.as_ref().is_none_or(|pre| pre.is_match(hay)) && self.re.is_match(hay)
+        self.pre.as_ref().is_none_or(|pre| pre.is_match(hay))
+            && self
+                .re
+                .get_or_init(|| {
+                    let build = |hirs: &[Hir]| {
+                        meta::Builder::new()
+                            .configure(matcher_config())
+                            .build_many_from_hir(hirs)
+                            .ok()
+                            .map(Shared::new)
+                    };
+                    match build(&self.hirs) {
+                        Some(re) => vec![re],
+                        None => self
+                            .hirs
+                            .iter()
+                            .filter_map(|h| build(std::slice::from_ref(h)))
+                            .collect(),
+                    }
+                })
+                .iter()
+                .any(|re| re.is_match(hay))
     }
 }
 
