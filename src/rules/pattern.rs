@@ -48,27 +48,52 @@ struct Info {
     required: Option<Vec<Vec<u8>>>,
 }
 
-/// Where a pattern's one capture group lies in a match, found without a capture engine: the
-/// pattern is `... B (P C{n,}) S...` at the top level, where B (or P's last element, when the
-/// group starts with a fixed-length P) ends with a byte outside class C and S consumes only
-/// bytes outside C. The group's run of C then ends at the last byte of C in the match and
-/// starts after the byte outside C before it.
+/// Where a pattern's one capture group lies in a match, found without a capture engine.
 #[derive(Debug, Clone)]
-struct Locator {
-    set: Box<[bool; 256]>,
-    /// Bytes of the group before its run (P).
-    prefix: usize,
+enum Locator {
+    /// The pattern is `... B (P C{n,}) S...` at the top level, where B (or P's last element,
+    /// when the group starts with a fixed-length P) ends with a byte outside class C and S
+    /// consumes only bytes outside C. The group's run of C then ends at the last byte of C in
+    /// the match and starts after the byte outside C before it.
+    Run {
+        set: Box<[bool; 256]>,
+        /// Bytes of the group before its run (P).
+        prefix: usize,
+    },
+    /// The pattern is `B (G) A` at the top level, where each side is assertions and either
+    /// literal bytes and one-byte classes (a fixed count of bytes) or one optional byte of a
+    /// set G never starts (for B) or ends (for A) with: `\b(AKIA[A-Z2-7]{16})\b`,
+    /// `(?:^|[\s=])([A-Za-z0-9/+]{40})(?:[\s,]|$)`. The group is the match without those bytes.
+    Trim { start: Edge, end: Edge },
+}
+
+/// What one side of a `Locator::Trim` group consumes.
+#[derive(Debug, Clone)]
+enum Edge {
+    Fixed(usize),
+    /// One byte of the set, or none.
+    Optional(Box<[bool; 256]>),
 }
 
 impl Locator {
     fn of(hir: &Hir) -> Option<Locator> {
         let HirKind::Concat(items) = hir.kind() else {
-            return None;
+            return match hir.kind() {
+                HirKind::Capture(_) => Some(Locator::Trim {
+                    start: Edge::Fixed(0),
+                    end: Edge::Fixed(0),
+                }),
+                _ => None,
+            };
         };
         let k = items.iter().position(|h| matches!(h.kind(), HirKind::Capture(_)))?;
         let HirKind::Capture(c) = items[k].kind() else {
             return None;
         };
+        Locator::run(items, k, c).or_else(|| Locator::trim(items, k, c))
+    }
+
+    fn run(items: &[Hir], k: usize, c: &Capture) -> Option<Locator> {
         let g = RunGroup::of(c)?;
         let before = match g.prefix.last() {
             Some(p) => p,
@@ -77,28 +102,165 @@ impl Locator {
         if !ends_outside(before, &g.set) || !items[k + 1..].iter().all(|h| consumes_outside(h, &g.set)) {
             return None;
         }
-        Some(Locator {
+        Some(Locator::Run {
             set: Box::new(g.set),
             prefix: g.prefix_len,
         })
     }
 
+    fn trim(items: &[Hir], k: usize, c: &Capture) -> Option<Locator> {
+        if c.sub.properties().minimum_len()? == 0 {
+            return None;
+        }
+        let side = |side: &[Hir], edge_bytes: fn(&Hir) -> Option<[bool; 256]>| -> Option<Edge> {
+            let (fixed, optional) = edge(side)?;
+            match optional {
+                None => Some(Edge::Fixed(fixed)),
+                Some(set) if fixed == 0 => {
+                    let group = edge_bytes(&c.sub)?;
+                    (0..256)
+                        .all(|b| !(set[b] && group[b]))
+                        .then(|| Edge::Optional(Box::new(set)))
+                }
+                Some(_) => None,
+            }
+        };
+        Some(Locator::Trim {
+            start: side(&items[..k], first_bytes)?,
+            end: side(&items[k + 1..], last_bytes)?,
+        })
+    }
+
     /// The group of match `m` in `hay`.
     fn group(&self, hay: &[u8], m: Span) -> Span {
-        let inside = |i: usize| self.set[usize::from(hay[i])];
-        let mut end = m.end;
-        while end > m.start && !inside(end - 1) {
-            end -= 1;
-        }
-        let mut start = end;
-        while start > m.start && inside(start - 1) {
-            start -= 1;
-        }
-        Span {
-            start: start.saturating_sub(self.prefix).max(m.start),
-            end,
+        match self {
+            Locator::Run { set, prefix } => {
+                let inside = |i: usize| set[usize::from(hay[i])];
+                let mut end = m.end;
+                while end > m.start && !inside(end - 1) {
+                    end -= 1;
+                }
+                let mut start = end;
+                while start > m.start && inside(start - 1) {
+                    start -= 1;
+                }
+                Span {
+                    start: start.saturating_sub(*prefix).max(m.start),
+                    end,
+                }
+            }
+            Locator::Trim { start, end } => {
+                // The group is not empty, so neither is the match: both end bytes exist.
+                let s = match start {
+                    Edge::Fixed(n) => m.start + n,
+                    Edge::Optional(set) => m.start + usize::from(set[usize::from(hay[m.start])]),
+                };
+                let e = match end {
+                    Edge::Fixed(n) => m.end - n,
+                    Edge::Optional(set) => m.end - usize::from(set[usize::from(hay[m.end - 1])]),
+                };
+                Span {
+                    start: s,
+                    end: e.max(s),
+                }
+            }
         }
     }
+}
+
+/// What the items on one side of a group consume: a fixed count of bytes (literals and one-byte
+/// classes), or one optional byte of a set; assertions aside. `None` for anything else.
+fn edge(items: &[Hir]) -> Option<(usize, Option<[bool; 256]>)> {
+    let mut fixed = 0;
+    let mut optional = None;
+    for h in items {
+        match h.kind() {
+            HirKind::Look(_) => {}
+            HirKind::Literal(l) => fixed += l.0.len(),
+            HirKind::Class(_) => {
+                byte_set(h)?;
+                fixed += 1;
+            }
+            _ if optional.is_none() && h.properties().maximum_len() == Some(1) => optional = Some(one_byte_set(h)?),
+            _ => return None,
+        }
+    }
+    Some((fixed, optional))
+}
+
+/// The bytes `h` consumes when it consumes at most one: classes, one-byte literals, assertions
+/// and empty branches (none).
+fn one_byte_set(h: &Hir) -> Option<[bool; 256]> {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some([false; 256]),
+        HirKind::Literal(l) if l.0.len() == 1 => {
+            let mut set = [false; 256];
+            set[usize::from(l.0[0])] = true;
+            Some(set)
+        }
+        HirKind::Class(_) => byte_set(h),
+        HirKind::Repetition(r) if r.max.is_some_and(|m| m <= 1) => one_byte_set(&r.sub),
+        HirKind::Alternation(v) => {
+            let mut set = [false; 256];
+            for b in v {
+                let one = one_byte_set(b)?;
+                (0..256).for_each(|i| set[i] |= one[i]);
+            }
+            Some(set)
+        }
+        _ => None,
+    }
+}
+
+/// The bytes a match of `h` can start with (`first`) or end with (`!first`); `None` when not
+/// known (assertions, empty matches, captures inside).
+fn edge_bytes(h: &Hir, first: bool) -> Option<[bool; 256]> {
+    match h.kind() {
+        HirKind::Literal(l) => {
+            let mut set = [false; 256];
+            set[usize::from(if first { *l.0.first()? } else { *l.0.last()? })] = true;
+            Some(set)
+        }
+        HirKind::Class(_) => byte_set(h),
+        HirKind::Repetition(r) if r.max != Some(0) => edge_bytes(&r.sub, first),
+        HirKind::Alternation(v) => {
+            let mut set = [false; 256];
+            for b in v {
+                let one = edge_bytes(b, first)?;
+                (0..256).for_each(|i| set[i] |= one[i]);
+            }
+            Some(set)
+        }
+        HirKind::Concat(v) => {
+            // From that end, the items until one that cannot be empty.
+            let mut set = [false; 256];
+            let ordered: Box<dyn Iterator<Item = &Hir>> = if first {
+                Box::new(v.iter())
+            } else {
+                Box::new(v.iter().rev())
+            };
+            for item in ordered {
+                if matches!(item.kind(), HirKind::Look(_)) {
+                    continue;
+                }
+                let one = edge_bytes(item, first)?;
+                (0..256).for_each(|i| set[i] |= one[i]);
+                if item.properties().minimum_len()? > 0 {
+                    return Some(set);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn first_bytes(h: &Hir) -> Option<[bool; 256]> {
+    edge_bytes(h, true)
+}
+
+fn last_bytes(h: &Hir) -> Option<[bool; 256]> {
+    edge_bytes(h, false)
 }
 
 /// Whether every match of `h` ends with a byte outside `set` (and is not empty).
@@ -1019,7 +1181,7 @@ fn max_newlines(h: &Hir) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, required_any, tells, LazyRegex};
+    use super::{parse, required_any, tells, Edge, LazyRegex, Locator};
 
     #[test]
     fn newline_span_is_computed() {
@@ -1262,19 +1424,50 @@ mod tests {
                 .unwrap()
                 .locator
                 .as_ref()
-                .map(|l| l.prefix)
+                .map(|l| match l {
+                    Locator::Run { prefix, .. } => format!("run {prefix}"),
+                    Locator::Trim { start, end } => {
+                        let side = |e: &Edge| match e {
+                            Edge::Fixed(n) => n.to_string(),
+                            Edge::Optional(_) => "?".to_string(),
+                        };
+                        format!("trim {} {}", side(start), side(end))
+                    }
+                })
         };
-        assert_eq!(located(r#"(?i)(?:key|token)\s*=\s*["']([^"'\s]{8,128})["']"#), Some(0));
-        assert_eq!(located(r"\b(tk_[a-z0-9]{20,40})\b"), Some(3));
-        assert_eq!(located(r"=([a-z0-9]{4,})(?:[;\s]|$)"), Some(0));
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            located(r#"(?i)(?:key|token)\s*=\s*["']([^"'\s]{8,128})["']"#),
+            some("run 0")
+        );
+        assert_eq!(located(r"\b(tk_[a-z0-9]{20,40})\b"), some("run 3"));
+        assert_eq!(located(r"=([a-z0-9]{4,})(?:[;\s]|$)"), some("run 0"));
+        // A group between assertions, fixed bytes, or an optional byte of a set the group never
+        // starts or ends with.
+        assert_eq!(located(r"\b(tka[a-z0-9]{20,40})\b"), some("trim 0 0"));
+        assert_eq!(located(r"\b((?:AKIA|ASIA)[A-Z2-7]{16})\b"), some("trim 0 0"));
+        assert_eq!(located(r"(ab[0-9]+)"), some("trim 0 0"));
+        assert_eq!(located(r#"x="(tk[a-z0-9]{4,}z)""#), some("trim 3 1"));
+        assert_eq!(
+            located(r"\b(sk-[a-z0-9_-]{20}AA)(?:[^A-Za-z0-9_-]|$)"),
+            some("trim 0 ?")
+        );
+        assert_eq!(located(r"\b(sk-[a-z0-9_-]{20}AA)(?:[^a-z0-9_-]|$)"), None);
+        assert_eq!(located(r"(?:^|[\s=])([A-Za-z0-9/+]{40})(?:[\s,]|$)"), some("trim ? ?"));
+        assert_eq!(located(r"(?m)(?:^|[^0-9])(1[0-9]{4})\b"), some("trim ? 0"));
         // What precedes the run may end inside the class, the run may be empty, what follows
-        // may hold bytes of the class, the group is not at the top level, or there are two.
+        // may hold bytes of the class, the group is not at the top level, or there are two; an
+        // optional byte the group may start or end with, or one beside fixed bytes.
         assert_eq!(located(r#"key=["']?([a-z0-9]{8,})["']?"#), None);
-        assert_eq!(located(r"\b(tka[a-z0-9]{20,40})\b"), None);
         assert_eq!(located(r#"="([a-z]*)""#), None);
-        assert_eq!(located(r#"="([a-z]{4,})"x"#), None);
+        assert_eq!(located(r#"="([a-z]{4,})"x"#), some("trim 2 2"));
+        assert_eq!(located(r#"=(?:"|)([a-z]{4,})"x"#), None);
         assert_eq!(located(r#"(?:a|="([a-z]{4,})")"#), None);
         assert_eq!(located(r#"(\w+)="([a-z]{4,})""#), None);
+        assert_eq!(located(r"(?:^|[\s=])([A-Za-z0-9/+=]{40})(?:[\s,]|$)"), None);
+        assert_eq!(located(r"(?:^|[\s=])([A-Za-z0-9/+]{40}[,x]?)(?:[\s,]|$)"), None);
+        assert_eq!(located(r"(?:^|[\s])x([a-z]{4})"), None);
+        assert_eq!(located(r"x{2,3}([a-z]{4})"), None);
     }
 
     /// The located group is the one the capture engine finds, on random text.
@@ -1284,6 +1477,10 @@ mod tests {
             r#"(?i)(?:key|token)[ ]?=[ ]?["']([^"'\s]{2,70})["']"#,
             r#"\b(tk_[a-z0-9]{3,20})\b"#,
             r#"=([a-z0-9]{4,})(?:[;\s"]|$)"#,
+            r#"\b(tka[a-z0-9]{2,20})\b"#,
+            r#"(?m)(?:^|[\s=;])(ab0[a-z0-9]{1,10})(?:[\s"]|$)"#,
+            r#"(?:^|[ =])(tk_a(?:b0|a)?)(?:[;"]|$)"#,
+            r#"="(a[a-z0-9]{0,90})'"#,
         ];
         let pieces: [&[u8]; 12] = [
             b"key", b"token", b"=", b" ", b"\"", b"'", b";", b"tk_", b"ab0", b"a", b"\n", b"x y",
@@ -1300,6 +1497,35 @@ mod tests {
             }
         }
         assert!(located > 500, "{located}");
+    }
+
+    /// On every built-in rule with a located group, in its examples (alone, amid other text,
+    /// and twice on a line), the located group is the capture engine's.
+    #[test]
+    fn built_in_located_groups_are_the_captured_groups() {
+        crate::rules::embedded::want_examples();
+        let rs = crate::rules::load::load_embedded(crate::rules::embedded::FILES).unwrap();
+        let (mut rules, mut found) = (0, 0);
+        for rule in &rs.rules {
+            let Some(re) = &rule.regex else { continue };
+            let info = re.info().unwrap();
+            if info.locator.is_none() || info.unicode {
+                continue;
+            }
+            rules += 1;
+            let written = written(&re.source);
+            for ex in rule.examples.iter().chain(&rule.negative_examples) {
+                let text = ex.parts().1.as_bytes();
+                for hay in [
+                    text.to_vec(),
+                    [b"x = ", text, b";\n"].concat(),
+                    [text, b" ", text].concat(),
+                ] {
+                    found += same_captures(re, &written, &hay).len();
+                }
+            }
+        }
+        assert!(rules > 100 && found > 300, "{rules} rules, {found} matches");
     }
 
     /// More matches breaking a bound than anchored tries in one haystack: the rest are found by
