@@ -127,9 +127,11 @@ pub struct Scanner<'r> {
     plans: Vec<Plan>,
     touched: Vec<u32>,
     /// The blob being scanned, ASCII-lowercased, when `lowered` (made by a keyword-by-keyword
-    /// search, see `Ruleset::search_one_by_one`, or for `LazyRegex::required`).
+    /// search, see `Ruleset::search_one_by_one`).
     lower: Vec<u8>,
     lowered: bool,
+    /// A window lowercased, to look for a rule's required literals (`LazyRegex::required`).
+    folded: Vec<u8>,
     hits: Vec<(usize, usize, usize)>,
     markers: AhoCorasick,
     /// How many nested encodings to decode (0: none).
@@ -152,6 +154,7 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             lower: Vec::new(),
             lowered: false,
+            folded: Vec::new(),
             hits: Vec::new(),
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
@@ -508,14 +511,17 @@ impl<'r> Scanner<'r> {
         // Text lacking every literal one of which each match holds is not searched (nor is the
         // regex compiled until some text has one).
         let required = lazy.required();
-        if required.is_some() && !self.lowered {
-            self.lower.clear();
-            self.lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
-            self.lowered = true;
-        }
         for (ws, we) in windows {
             if let Some(finders) = required {
-                if !finders.iter().any(|f| f.find(&self.lower[ws..we]).is_some()) {
+                // The blob lowercased by the keyword search, else the window lowercased here.
+                let lower = if self.lowered {
+                    &self.lower[ws..we]
+                } else {
+                    self.folded.clear();
+                    self.folded.extend(bytes[ws..we].iter().map(u8::to_ascii_lowercase));
+                    &self.folded[..]
+                };
+                if !finders.iter().any(|f| f.find(lower).is_some()) {
                     continue;
                 }
             }
