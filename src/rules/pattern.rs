@@ -118,9 +118,7 @@ impl Locator {
                 None => Some(Edge::Fixed(fixed)),
                 Some(set) if fixed == 0 => {
                     let group = edge_bytes(&c.sub)?;
-                    (0..256)
-                        .all(|b| !(set[b] && group[b]))
-                        .then(|| Edge::Optional(Box::new(set)))
+                    disjoint(&set, &group).then(|| Edge::Optional(Box::new(set)))
                 }
                 Some(_) => None,
             }
@@ -204,7 +202,7 @@ fn one_byte_set(h: &Hir) -> Option<[bool; 256]> {
             let mut set = [false; 256];
             for b in v {
                 let one = one_byte_set(b)?;
-                (0..256).for_each(|i| set[i] |= one[i]);
+                union_into(&mut set, &one);
             }
             Some(set)
         }
@@ -227,7 +225,7 @@ fn edge_bytes(h: &Hir, first: bool) -> Option<[bool; 256]> {
             let mut set = [false; 256];
             for b in v {
                 let one = edge_bytes(b, first)?;
-                (0..256).for_each(|i| set[i] |= one[i]);
+                union_into(&mut set, &one);
             }
             Some(set)
         }
@@ -244,7 +242,7 @@ fn edge_bytes(h: &Hir, first: bool) -> Option<[bool; 256]> {
                     continue;
                 }
                 let one = edge_bytes(item, first)?;
-                (0..256).for_each(|i| set[i] |= one[i]);
+                union_into(&mut set, &one);
                 if item.properties().minimum_len()? > 0 {
                     return Some(set);
                 }
@@ -253,6 +251,16 @@ fn edge_bytes(h: &Hir, first: bool) -> Option<[bool; 256]> {
         }
         _ => None,
     }
+}
+
+/// Whether no byte is in both sets.
+fn disjoint(a: &[bool; 256], b: &[bool; 256]) -> bool {
+    a.iter().zip(b).all(|(x, y)| !(x & y))
+}
+
+/// Adds the bytes of `other` to `set`.
+fn union_into(set: &mut [bool; 256], other: &[bool; 256]) {
+    set.iter_mut().zip(other).for_each(|(x, y)| *x |= y);
 }
 
 fn first_bytes(h: &Hir) -> Option<[bool; 256]> {
@@ -267,7 +275,7 @@ fn last_bytes(h: &Hir) -> Option<[bool; 256]> {
 fn ends_outside(h: &Hir, set: &[bool; 256]) -> bool {
     match h.kind() {
         HirKind::Literal(l) => l.0.last().is_some_and(|&b| !set[usize::from(b)]),
-        HirKind::Class(_) => byte_set(h).is_some_and(|c| (0..256).all(|b| !(c[b] && set[b]))),
+        HirKind::Class(_) => byte_set(h).is_some_and(|c| disjoint(&c, set)),
         _ => false,
     }
 }
@@ -277,7 +285,7 @@ fn consumes_outside(h: &Hir, set: &[bool; 256]) -> bool {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => true,
         HirKind::Literal(l) => l.0.iter().all(|&b| !set[usize::from(b)]),
-        HirKind::Class(_) => byte_set(h).is_some_and(|c| (0..256).all(|b| !(c[b] && set[b]))),
+        HirKind::Class(_) => byte_set(h).is_some_and(|c| disjoint(&c, set)),
         HirKind::Repetition(r) => consumes_outside(&r.sub, set),
         HirKind::Capture(_) => false,
         HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(|h| consumes_outside(h, set)),
@@ -1035,7 +1043,7 @@ fn stops(seq: &[&Hir], run: &[bool; 256]) -> bool {
     match first.kind() {
         HirKind::Empty => stops(rest, run),
         HirKind::Literal(l) => l.0.first().is_some_and(|&b| !run[usize::from(b)]),
-        HirKind::Class(_) => byte_set(first).is_some_and(|set| (0..256).all(|b| !(set[b] && run[b]))),
+        HirKind::Class(_) => byte_set(first).is_some_and(|set| disjoint(&set, run)),
         HirKind::Look(look) => match look {
             // A line end needs CR, LF or the end of the text next; the run is none of these.
             Look::End | Look::EndLF | Look::EndCRLF => !run[usize::from(b'\n')] && !run[usize::from(b'\r')],

@@ -724,8 +724,6 @@ fn line_bounds(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    /// The keyword-by-keyword search small inputs use finds what the automaton finds, and
-    /// plans every rule the same, on every example of the embedded rules (and upper-cased).
     /// A rule's regex runs only on text holding, in some ASCII case, one of the literals every
     /// match holds: found in upper case, in blobs planned keyword by keyword and (once the
     /// budget for that is spent) by the automaton, and each blob is looked at as it is, not as
@@ -770,6 +768,8 @@ mod tests {
         }
     }
 
+    /// The keyword-by-keyword search small inputs use finds what the automaton finds, and
+    /// plans every rule the same, on every example of the embedded rules (and upper-cased).
     #[test]
     fn keywords_one_by_one_plan_as_the_automaton() {
         let rules = crate::rules::load::load_embedded(crate::rules::embedded::FILES).expect("embedded rules");

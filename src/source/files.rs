@@ -162,10 +162,11 @@ fn merge(out: &mut SourceOutput, r: ItemResult) {
 
 /// `./src/x` -> `src/x`; Windows separators -> `/`.
 fn display_path(p: &Path) -> String {
-    let s = match p.to_str() {
-        Some(s) => s.replace('\\', "/"),
-        None => p.to_string_lossy().replace('\\', "/"),
-    };
+    // `to_str` first: `to_string_lossy` checks byte by byte even when the path is valid.
+    let s = p
+        .to_str()
+        .map_or_else(|| p.to_string_lossy(), std::borrow::Cow::Borrowed)
+        .replace('\\', "/");
     let mut s = s.as_str();
     while let Some(rest) = s.strip_prefix("./") {
         s = rest;
