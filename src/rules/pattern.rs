@@ -5,9 +5,8 @@
 //! until needed. The pre-commit hook compiles only the rules whose keywords occur in the staged
 //! change.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use regex_automata::util::syntax;
 use regex_automata::{meta, MatchKind, Span};
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Look, Repetition};
 
@@ -33,7 +32,6 @@ const LONG_COUNT: u32 = 64;
 /// What parsing a pattern tells before it is compiled.
 #[derive(Debug, Clone)]
 struct Info {
-    unicode: bool,
     groups: usize,
     max_newlines: Option<usize>,
     long_count: bool,
@@ -297,7 +295,6 @@ fn consumes_outside(h: &Hir, set: &[bool; 256]) -> bool {
 /// hold) and the runs of a class (no run of the class's bytes in the match may be longer).
 #[derive(Debug, Clone)]
 struct Relaxed {
-    source: String,
     bounds: Vec<(usize, usize)>,
     runs: Vec<RunBound>,
 }
@@ -350,6 +347,9 @@ pub struct LazyRegex {
     keywords: Vec<Vec<u8>>,
     /// Finders of the required literals of `Info` (lowercased); `None` without any.
     filter: OnceLock<Option<Vec<memchr::memmem::Finder<'static>>>>,
+    /// What `get` compiles (the relaxed pattern when there is one), kept from the parse that
+    /// gave `info`: a pattern a scan needs is parsed once, not again to be compiled.
+    pending: Mutex<Option<Hir>>,
 }
 
 impl LazyRegex {
@@ -357,6 +357,8 @@ impl LazyRegex {
     pub fn new(pattern: &str) -> Result<LazyRegex, String> {
         let lazy = LazyRegex::deferred(pattern)?;
         lazy.check()?;
+        // Checked when loaded, maybe never compiled: not worth keeping parsed meanwhile.
+        lazy.take_pending();
         Ok(lazy)
     }
 
@@ -377,6 +379,7 @@ impl LazyRegex {
             matcher: OnceLock::new(),
             keywords: Vec::new(),
             filter: OnceLock::new(),
+            pending: Mutex::new(None),
         })
     }
 
@@ -391,9 +394,18 @@ impl LazyRegex {
 
     fn info(&self) -> Result<&Info, String> {
         self.info
-            .get_or_init(|| parse_either(&self.source).map(|(hir, unicode)| Info::of(&hir, unicode, &self.keywords)))
+            .get_or_init(|| {
+                let (hir, _) = parse_either(&self.source)?;
+                let (info, relaxed) = Info::of(&hir, &self.keywords);
+                *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(relaxed.unwrap_or(hir));
+                Ok(info)
+            })
             .as_ref()
             .map_err(String::clone)
+    }
+
+    fn take_pending(&self) -> Option<Hir> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     /// Number of explicit capture groups (0 if the pattern does not parse).
@@ -413,11 +425,17 @@ impl LazyRegex {
         self.cell
             .get_or_init(|| {
                 let info = self.info()?;
-                let source = info
-                    .relaxed
-                    .as_ref()
-                    .map_or(self.source.as_str(), |r| r.source.as_str());
-                compile(source, info, info.long_count, self.prefilter(info))
+                let hir = match self.take_pending() {
+                    Some(hir) => hir,
+                    None => {
+                        let (hir, _) = parse_either(&self.source)?;
+                        match info.relaxed {
+                            Some(_) => relax(&hir).map_or(hir, |(h, _, _)| h),
+                            None => hir,
+                        }
+                    }
+                };
+                compile(&hir, info.long_count, self.prefilter(info))
             })
             .as_ref()
             .map_err(String::as_str)
@@ -523,7 +541,10 @@ impl LazyRegex {
             return self.get().map_err(str::to_string);
         }
         self.strict
-            .get_or_init(|| compile(&self.source, info, info.strict_long_count, self.prefilter(info)))
+            .get_or_init(|| {
+                let (hir, _) = parse_either(&self.source)?;
+                compile(&hir, info.strict_long_count, self.prefilter(info))
+            })
             .as_ref()
             .map_err(String::clone)
     }
@@ -614,8 +635,8 @@ impl LazyRegex {
     /// it, see its `builders.rs`) with `auto_prefilter` off, built from the HIR parsed here:
     /// the pattern is parsed once, where `get` parses it twice.
     fn build_matcher(&self) -> Option<Shared> {
-        let (hir, unicode) = parse_either(&self.source).ok()?;
-        let _ = self.info.set(Ok(Info::of(&hir, unicode, &self.keywords)));
+        let (hir, _) = parse_either(&self.source).ok()?;
+        let _ = self.info.set(Ok(Info::of(&hir, &self.keywords).0));
         meta::Builder::new()
             .configure(matcher_config())
             .build_from_hir(&hir)
@@ -630,20 +651,19 @@ impl LazyRegex {
 }
 
 impl Info {
-    fn of(hir: &Hir, unicode: bool, keywords: &[Vec<u8>]) -> Info {
+    /// The facts about `hir`, and its relaxed form when it has one (see `relax`).
+    fn of(hir: &Hir, keywords: &[Vec<u8>]) -> (Info, Option<Hir>) {
         let keywords: Vec<&[u8]> = keywords.iter().map(Vec::as_slice).collect();
-        let relaxed = relax(hir);
-        Info {
-            unicode,
+        let (relaxed_hir, relaxed) = match relax(hir) {
+            Some((h, bounds, runs)) => (Some(h), Some(Relaxed { bounds, runs })),
+            None => (None, None),
+        };
+        let info = Info {
             groups: hir.properties().explicit_captures_len(),
             max_newlines: max_newlines(hir),
-            long_count: has_long_count(relaxed.as_ref().map_or(hir, |(h, _, _)| h)),
+            long_count: has_long_count(relaxed_hir.as_ref().unwrap_or(hir)),
             strict_long_count: has_long_count(hir),
-            relaxed: relaxed.map(|(h, bounds, runs)| Relaxed {
-                source: h.to_string(),
-                bounds,
-                runs,
-            }),
+            relaxed,
             locator: match hir.properties().explicit_captures_len() {
                 1 => Locator::of(hir),
                 _ => None,
@@ -651,7 +671,8 @@ impl Info {
             // One-byte literals (`:`, `.`) are in most text; a set every keyword holds a
             // literal of is in all of it.
             required: required_any(hir, &keywords).filter(|set| shortest(set) >= 2 && tells(set, &keywords)),
-        }
+        };
+        (info, relaxed_hir)
     }
 }
 
@@ -826,8 +847,8 @@ fn folded_choices(h: &Hir) -> Option<Vec<Vec<u8>>> {
     }
 }
 
-/// Compiles `source` the way every rule pattern is compiled.
-fn compile(source: &str, info: &Info, long_count: bool, prefilter: bool) -> Result<Shared, String> {
+/// Compiles a rule pattern, parsed by `parse_either` (and maybe relaxed).
+fn compile(hir: &Hir, long_count: bool, prefilter: bool) -> Result<Shared, String> {
     let dfa_limit = if long_count {
         DFA_SIZE_LIMIT_COUNTED
     } else {
@@ -842,19 +863,11 @@ fn compile(source: &str, info: &Info, long_count: bool, prefilter: bool) -> Resu
                 .hybrid_cache_capacity(dfa_limit)
                 .auto_prefilter(prefilter),
         )
-        .syntax(
-            syntax::Config::new()
-                .unicode(info.unicode)
-                .utf8(false)
-                .multi_line(true)
-                .crlf(true),
-        )
-        .build(source)
+        .build_from_hir(hir)
         .map(Shared::new)
-        .map_err(|e| match (e.size_limit(), e.syntax_error()) {
-            (Some(limit), _) => format!("compiled regex exceeds size limit of {limit} bytes"),
-            (None, Some(syntax)) => one_line(&syntax.to_string()),
-            (None, None) => one_line(&e.to_string()),
+        .map_err(|e| match e.size_limit() {
+            Some(limit) => format!("compiled regex exceeds size limit of {limit} bytes"),
+            None => one_line(&e.to_string()),
         })
 }
 
@@ -892,70 +905,116 @@ fn relax(hir: &Hir) -> Option<Relaxation> {
     }
     let mut bounds = Vec::new();
     let mut runs = Vec::new();
-    let relaxed = relax_in(hir, false, &[], &mut bounds, &mut runs);
-    (!bounds.is_empty() || !runs.is_empty()).then_some((relaxed, bounds, runs))
+    let relaxed = relax_in(hir, false, Next::END, &mut bounds, &mut runs)?;
+    debug_assert!(!bounds.is_empty() || !runs.is_empty());
+    Some((relaxed, bounds, runs))
 }
 
 /// A relaxed pattern, the groups whose lengths must be checked and the runs (see `relax`).
 type Relaxation = (Hir, Vec<(usize, usize)>, Vec<RunBound>);
 
-/// `hir`, relaxed where `relax` allows; `after` is what follows it in the pattern.
+/// What follows a sub-pattern: the rest of its concatenation, then what follows that. Listed
+/// (`seq`) only for the few repetitions `relax` can relax.
+#[derive(Clone, Copy)]
+struct Next<'a> {
+    items: &'a [Hir],
+    then: Option<&'a Next<'a>>,
+}
+
+impl<'a> Next<'a> {
+    const END: Next<'static> = Next { items: &[], then: None };
+
+    fn seq(&self) -> Vec<&'a Hir> {
+        let mut out: Vec<&Hir> = self.items.iter().collect();
+        let mut then = self.then;
+        while let Some(n) = then {
+            out.extend(n.items.iter());
+            then = n.then;
+        }
+        out
+    }
+}
+
+/// `hir`, relaxed where `relax` allows (`None`: nothing is); `after` is what follows it in the
+/// pattern.
 fn relax_in(
     hir: &Hir,
     repeated: bool,
-    after: &[&Hir],
+    after: Next<'_>,
     bounds: &mut Vec<(usize, usize)>,
     runs: &mut Vec<RunBound>,
-) -> Hir {
+) -> Option<Hir> {
     match hir.kind() {
         HirKind::Concat(items) => {
-            let out = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let rest: Vec<&Hir> = items[i + 1..].iter().chain(after.iter().copied()).collect();
-                    relax_in(item, repeated, &rest, bounds, runs)
-                })
-                .collect();
-            Hir::concat(out)
+            let mut out: Option<Vec<Hir>> = None;
+            for (i, item) in items.iter().enumerate() {
+                let next = Next {
+                    items: &items[i + 1..],
+                    then: Some(&after),
+                };
+                match (relax_in(item, repeated, next, bounds, runs), &mut out) {
+                    (Some(h), Some(v)) => v.push(h),
+                    (Some(h), None) => {
+                        let mut v = items[..i].to_vec();
+                        v.push(h);
+                        out = Some(v);
+                    }
+                    (None, Some(v)) => v.push(item.clone()),
+                    (None, None) => {}
+                }
+            }
+            out.map(Hir::concat)
         }
-        HirKind::Alternation(items) => Hir::alternation(
-            items
+        HirKind::Alternation(items) => {
+            let relaxed: Vec<Option<Hir>> = items
                 .iter()
                 .map(|h| relax_in(h, repeated, after, bounds, runs))
-                .collect(),
-        ),
+                .collect();
+            relaxed.iter().any(Option::is_some).then(|| {
+                Hir::alternation(
+                    relaxed
+                        .into_iter()
+                        .zip(items)
+                        .map(|(r, h)| r.unwrap_or_else(|| h.clone()))
+                        .collect(),
+                )
+            })
+        }
         HirKind::Capture(c) => {
             if !repeated {
                 if let Some(h) = relax_group(c, after, bounds) {
-                    return h;
+                    return Some(h);
                 }
             }
-            Hir::capture(Capture {
-                index: c.index,
-                name: c.name.clone(),
-                sub: Box::new(relax_in(&c.sub, repeated, after, bounds, runs)),
+            relax_in(&c.sub, repeated, after, bounds, runs).map(|sub| {
+                Hir::capture(Capture {
+                    index: c.index,
+                    name: c.name.clone(),
+                    sub: Box::new(sub),
+                })
             })
         }
         HirKind::Repetition(r) => {
             if let Some(h) = relax_run(r, after, runs) {
-                return h;
+                return Some(h);
             }
             let once = r.min == 1 && r.max == Some(1);
-            Hir::repetition(Repetition {
-                sub: Box::new(relax_in(&r.sub, repeated || !once, &[], bounds, runs)),
-                ..r.clone()
+            relax_in(&r.sub, repeated || !once, Next::END, bounds, runs).map(|sub| {
+                Hir::repetition(Repetition {
+                    sub: Box::new(sub),
+                    ..r.clone()
+                })
             })
         }
-        _ => hir.clone(),
+        _ => None,
     }
 }
 
 /// The capture group `c`, followed by `after`, with its last element relaxed (see `relax`).
-fn relax_group(c: &Capture, after: &[&Hir], bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
+fn relax_group(c: &Capture, after: Next<'_>, bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
     let g = RunGroup::of(c)?;
     let max = g.rep.max.filter(|&m| m > LONG_COUNT)? as usize;
-    if !stops(after, &g.set) {
+    if !stops(&after.seq(), &g.set) {
         return None;
     }
     bounds.push((c.index as usize, g.prefix_len + max));
@@ -1012,10 +1071,10 @@ impl RunGroup<'_> {
 
 /// The long repetition `rep` of a class, followed by `after`, without its upper bound, when
 /// what follows ends its runs; the bound goes to `runs` (see `relax`).
-fn relax_run(rep: &Repetition, after: &[&Hir], runs: &mut Vec<RunBound>) -> Option<Hir> {
+fn relax_run(rep: &Repetition, after: Next<'_>, runs: &mut Vec<RunBound>) -> Option<Hir> {
     let max = rep.max.filter(|&m| m > LONG_COUNT)? as usize;
     let set = byte_set(&rep.sub)?;
-    if !stops(after, &set) {
+    if !stops(&after.seq(), &set) {
         return None;
     }
     runs.push(RunBound {
@@ -1517,7 +1576,7 @@ mod tests {
         for rule in &rs.rules {
             let Some(re) = &rule.regex else { continue };
             let info = re.info().unwrap();
-            if info.locator.is_none() || info.unicode {
+            if info.locator.is_none() || super::parse_either(&re.source).unwrap().1 {
                 continue;
             }
             rules += 1;
