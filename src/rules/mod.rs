@@ -16,7 +16,7 @@ pub mod shared;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use memchr::memmem::Finder;
 
 pub use keywords::KeywordAutomaton;
@@ -57,6 +57,8 @@ pub struct Allowlist {
     stopword_ac: OnceLock<Option<AhoCorasick>>,
     /// `regexes` as one or two matchers, built on first use (see `LazyRegex::any_matchers`).
     any_regex: OnceLock<Vec<pattern::AnyMatcher>>,
+    /// Set by `Ruleset::expect_small_input`: literal automata are built for start-up time.
+    small_input: AtomicBool,
     /// Global allowlists only: the rule ids it applies to (empty = all rules).
     pub target_rules: Vec<String>,
 }
@@ -93,6 +95,7 @@ impl Allowlist {
             stopwords: stopwords.into_iter().map(|s| s.to_ascii_lowercase()).collect(),
             stopword_ac: OnceLock::new(),
             any_regex: OnceLock::new(),
+            small_input: AtomicBool::new(false),
             target_rules,
         }
     }
@@ -135,7 +138,7 @@ impl Allowlist {
             let multi_line = self.target == RegexTarget::Line;
             let matchers = self
                 .any_regex
-                .get_or_init(|| LazyRegex::any_matchers(&self.regexes, multi_line));
+                .get_or_init(|| LazyRegex::any_matchers(&self.regexes, multi_line, self.small()));
             checks[2] = Some(matchers.iter().any(|m| m.is_match(hay)));
         }
         if !self.stopwords.is_empty() {
@@ -152,10 +155,15 @@ impl Allowlist {
         let ac = self.stopword_ac.get_or_init(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(self.small().then_some(AhoCorasickKind::ContiguousNFA))
                 .build(&self.stopwords)
                 .ok()
         });
         ac.as_ref().is_some_and(|ac| ac.is_match(secret))
+    }
+
+    fn small(&self) -> bool {
+        self.small_input.load(Ordering::Relaxed)
     }
 }
 
@@ -312,6 +320,10 @@ impl Ruleset {
     /// than a few KiB. Results are the same either way.
     pub fn expect_small_input(&self) {
         self.small_input.store(true, Ordering::Relaxed);
+        let rules = self.rules.iter().flat_map(|r| &r.allowlists);
+        for a in self.global_allowlists.iter().chain(rules) {
+            a.small_input.store(true, Ordering::Relaxed);
+        }
         self.one_by_one_budget.store(ONE_BY_ONE_BUDGET, Ordering::Relaxed);
     }
 
