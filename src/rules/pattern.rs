@@ -629,6 +629,8 @@ impl LazyRegex {
                     hirs: group,
                     re: OnceLock::new(),
                     pre,
+                    // A line may be a megabyte of minified code; a secret is short.
+                    small_input: small_input && !multi_line,
                 });
             }
         }
@@ -636,11 +638,10 @@ impl LazyRegex {
     }
 
     /// The meta regex `get` builds (the configuration the regex crate's `RegexBuilder` gives
-    /// it, see its `builders.rs`) with `auto_prefilter` off, built from the HIR parsed here:
-    /// the pattern is parsed once, where `get` parses it twice.
+    /// it, see its `builders.rs`) with `auto_prefilter` off. A pattern only asked whether it
+    /// matches (a path, an allowlist's) needs none of `Info`'s facts.
     fn build_matcher(&self) -> Option<Shared> {
         let (hir, _) = parse_either(&self.source).ok()?;
-        let _ = self.info.set(Ok(Info::of(&hir, &self.keywords).0));
         meta::Builder::new()
             .configure(matcher_config())
             .build_from_hir(&hir)
@@ -689,6 +690,10 @@ pub struct AnyMatcher {
     re: OnceLock<Vec<Shared>>,
     /// Literals one of which every match holds (ASCII case aside), when known.
     pre: Option<aho_corasick::AhoCorasick>,
+    /// Built for a few searches of short texts: without lazy DFAs (their reverse automaton
+    /// costs as much to build as the pattern's own) or a one-pass DFA; the backtracker reads a
+    /// secret about as fast.
+    small_input: bool,
 }
 
 impl AnyMatcher {
@@ -698,9 +703,13 @@ impl AnyMatcher {
             && self
                 .re
                 .get_or_init(|| {
+                    let config = match self.small_input {
+                        true => matcher_config().hybrid(false).onepass(false),
+                        false => matcher_config(),
+                    };
                     let build = |hirs: &[Hir]| {
                         meta::Builder::new()
-                            .configure(matcher_config())
+                            .configure(config.clone())
                             .build_many_from_hir(hirs)
                             .ok()
                             .map(Shared::new)
@@ -1663,8 +1672,9 @@ mod tests {
             "deadbeef\nx",
             "",
         ];
-        for multi_line in [false, true] {
-            let matchers = LazyRegex::any_matchers(&patterns, multi_line, false);
+        // Either way of building them (a tree's, a few small inputs').
+        for (multi_line, small_input) in [(false, false), (true, false), (false, true), (true, true)] {
+            let matchers = LazyRegex::any_matchers(&patterns, multi_line, small_input);
             // Three patterns anchored at the start of the text; of the others, two hold a
             // literal (`example`, `.pem`) and one does not: three matchers. A multi-line `^`
             // anchors nothing: `${`, `true`/`false` are literals, a hex run is not: two.
@@ -1680,7 +1690,7 @@ mod tests {
                         .is_match(hay.as_bytes())
                 });
                 let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
-                assert_eq!(got, want, "{hay:?} multi_line={multi_line}");
+                assert_eq!(got, want, "{hay:?} multi_line={multi_line} small_input={small_input}");
             }
         }
     }
