@@ -12,100 +12,98 @@
 ///   `~` in a class are escaped so that Go text never reads as a Rust set operation.
 /// - `\C` (match any byte, even inside UTF-8) has no Rust equivalent and is rejected.
 pub fn translate(pattern: &str) -> Result<String, String> {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::with_capacity(pattern.len() + 8);
+    // Every character this looks at is ASCII, so it works on bytes: the bytes of a multi-byte
+    // character are all >= 0x80 and are copied as they are.
+    let b = pattern.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len() + 8);
     let mut i = 0;
     let mut in_class = false;
     // Position right after a class's opening `[` or `[^`, where `]` is a literal.
     let mut class_start = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while i < b.len() {
+        let c = b[i];
         match c {
-            '\\' => {
-                let Some(&n) = chars.get(i + 1) else {
+            b'\\' => {
+                let Some(&n) = b.get(i + 1) else {
                     return Err("trailing backslash".into());
                 };
                 match n {
-                    'Q' => {
-                        let mut j = i + 2;
-                        while j < chars.len() && !(chars[j] == '\\' && chars.get(j + 1) == Some(&'E')) {
-                            let mut buf = [0u8; 4];
-                            out.push_str(&regex_syntax::escape(chars[j].encode_utf8(&mut buf)));
-                            j += 1;
-                        }
-                        i = if j < chars.len() { j + 2 } else { j };
+                    b'Q' => {
+                        let body = &pattern[i + 2..];
+                        let (quoted, next) = match body.find("\\E") {
+                            Some(p) => (&body[..p], i + 2 + p + 2),
+                            None => (body, b.len()),
+                        };
+                        out.extend_from_slice(regex_syntax::escape(quoted).as_bytes());
+                        i = next;
                         continue;
                     }
-                    'C' => return Err("\\C (any single byte) is not supported; use . or [\\x00-\\xff]".into()),
-                    'p' | 'P' | 'x' if chars.get(i + 2) == Some(&'{') => {
-                        let close = chars[i + 2..].iter().position(|&ch| ch == '}');
-                        let end = close.map_or(chars.len(), |p| i + 2 + p + 1);
-                        out.extend(&chars[i..end]);
+                    b'C' => return Err("\\C (any single byte) is not supported; use . or [\\x00-\\xff]".into()),
+                    b'p' | b'P' | b'x' if b.get(i + 2) == Some(&b'{') => {
+                        let close = b[i + 2..].iter().position(|&ch| ch == b'}');
+                        let end = close.map_or(b.len(), |p| i + 2 + p + 1);
+                        out.extend_from_slice(&b[i..end]);
                         i = end;
                         continue;
                     }
                     _ => {
-                        out.push('\\');
-                        out.push(n);
+                        out.extend_from_slice(&[b'\\', n]);
                         i += 2;
                         continue;
                     }
                 }
             }
-            '[' if !in_class => {
+            b'[' if !in_class => {
                 in_class = true;
-                out.push('[');
+                out.push(b'[');
                 i += 1;
-                if chars.get(i) == Some(&'^') {
-                    out.push('^');
+                if b.get(i) == Some(&b'^') {
+                    out.push(b'^');
                     i += 1;
                 }
                 class_start = i;
                 continue;
             }
-            '[' if in_class => {
-                if chars.get(i + 1) == Some(&':') {
+            b'[' if in_class => {
+                if b.get(i + 1) == Some(&b':') {
                     // POSIX class such as [:alpha:]: copy through ":]".
-                    let rest: String = chars[i..].iter().collect();
-                    if let Some(p) = rest.find(":]") {
-                        out.push_str(&rest[..p + 2]);
-                        i += rest[..p + 2].chars().count();
+                    if let Some(p) = memchr::memmem::find(&b[i..], b":]") {
+                        out.extend_from_slice(&b[i..i + p + 2]);
+                        i += p + 2;
                         continue;
                     }
                 }
-                out.push_str("\\[");
+                out.extend_from_slice(b"\\[");
             }
-            ']' if in_class => {
+            b']' if in_class => {
                 if i == class_start {
-                    out.push_str("\\]");
+                    out.extend_from_slice(b"\\]");
                 } else {
                     in_class = false;
-                    out.push(']');
+                    out.push(b']');
                 }
             }
-            '&' | '~' if in_class => {
-                out.push('\\');
-                out.push(c);
-            }
-            '{' if !in_class => {
-                let len = counted_repetition_len(&chars[i..]);
+            b'&' | b'~' if in_class => out.extend_from_slice(&[b'\\', c]),
+            b'{' if !in_class => {
+                let len = counted_repetition_len(&b[i..]);
                 if len > 0 {
-                    out.extend(&chars[i..i + len]);
+                    out.extend_from_slice(&b[i..i + len]);
                     i += len;
                     continue;
                 }
-                out.push_str("\\{");
+                out.extend_from_slice(b"\\{");
             }
-            '}' if !in_class => out.push_str("\\}"),
+            b'}' if !in_class => out.extend_from_slice(b"\\}"),
             _ => out.push(c),
         }
         i += 1;
     }
-    Ok(out)
+    // Only ASCII was added, and only between characters.
+    String::from_utf8(out).map_err(|_| "pattern is not valid UTF-8".to_string())
 }
 
 /// Length of a Go counted repetition (`{n}`, `{n,}`, `{n,m}`) at the start of `s`, or 0.
-fn counted_repetition_len(s: &[char]) -> usize {
+fn counted_repetition_len(s: &[u8]) -> usize {
     let mut i = 1;
     let digits = |i: &mut usize| {
         let start = *i;
@@ -117,11 +115,11 @@ fn counted_repetition_len(s: &[char]) -> usize {
     if !digits(&mut i) {
         return 0;
     }
-    if s.get(i) == Some(&',') {
+    if s.get(i) == Some(&b',') {
         i += 1;
         digits(&mut i);
     }
-    if s.get(i) == Some(&'}') {
+    if s.get(i) == Some(&b'}') {
         i + 1
     } else {
         0
@@ -160,6 +158,13 @@ mod tests {
         assert_eq!(translate(r"[a[b]").unwrap(), r"[a\[b]");
         assert_eq!(translate(r"[]a]").unwrap(), r"[\]a]");
         assert_eq!(translate(r"[a&&b]").unwrap(), r"[a\&\&b]");
+    }
+
+    #[test]
+    fn characters_beyond_ascii_are_kept() {
+        assert_eq!(translate(r"é[ü{]x{2}\Qß.\E…").unwrap(), r"é[ü{]x{2}ß\.…");
+        assert_eq!(translate(r"\é[[:alpha:]é]").unwrap(), r"\é[[:alpha:]é]");
+        assert_eq!(translate(r"\Qa.b").unwrap(), r"a\.b");
     }
 
     #[test]
