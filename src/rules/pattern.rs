@@ -63,6 +63,16 @@ enum Locator {
     /// set G never starts (for B) or ends (for A) with: `\b(AKIA[A-Z2-7]{16})\b`,
     /// `(?:^|[\s=])([A-Za-z0-9/+]{40})(?:[\s,]|$)`. The group is the match without those bytes.
     Trim { start: Edge, end: Edge },
+    /// The pattern is `B D W (P C{n,}) S...` at the top level, where B never consumes a byte of
+    /// the one-byte item D (or of the last byte of a literal, the rest of which is then B), W is empty or a repetition of a class the group never starts with,
+    /// P has a fixed length and S cannot start with a byte of C: `name = value # note`, whose
+    /// group follows the first `=` or `:` and its blanks, and is P then the run of C there.
+    After {
+        delim: Box<[bool; 256]>,
+        skip: Box<[bool; 256]>,
+        prefix: usize,
+        set: Box<[bool; 256]>,
+    },
 }
 
 /// What one side of a `Locator::Trim` group consumes.
@@ -88,7 +98,46 @@ impl Locator {
         let HirKind::Capture(c) = items[k].kind() else {
             return None;
         };
-        Locator::run(items, k, c).or_else(|| Locator::trim(items, k, c))
+        Locator::run(items, k, c)
+            .or_else(|| Locator::trim(items, k, c))
+            .or_else(|| Locator::after(items, k, c))
+    }
+
+    fn after(items: &[Hir], k: usize, c: &Capture) -> Option<Locator> {
+        let g = RunGroup::of(c)?;
+        let rest: Vec<&Hir> = items[k + 1..].iter().collect();
+        if !stops(&rest, &g.set) {
+            return None;
+        }
+        let group_first = first_bytes(&c.sub)?;
+        // D, then maybe W, right before the group.
+        let (d, skip) = match items[..k] {
+            [.., ref d, ref w] if matches!(w.kind(), HirKind::Repetition(_)) => (k - 2, {
+                let HirKind::Repetition(r) = w.kind() else { return None };
+                byte_set(&r.sub)?
+            }),
+            [.., _] => (k - 1, [false; 256]),
+            [] => return None,
+        };
+        // D may end a literal (`token=`) whose other bytes are not D.
+        let delim = match items[d].kind() {
+            HirKind::Literal(l) if l.0.len() > 1 => {
+                let (&last, head) = l.0.split_last()?;
+                let mut set = [false; 256];
+                set[usize::from(last)] = true;
+                (!head.contains(&last)).then_some(set)?
+            }
+            _ => one_byte(&items[d])?,
+        };
+        if !disjoint(&skip, &group_first) || !items[..d].iter().all(|h| consumes_outside(h, &delim)) {
+            return None;
+        }
+        Some(Locator::After {
+            delim: Box::new(delim),
+            skip: Box::new(skip),
+            prefix: g.prefix_len,
+            set: Box::new(g.set),
+        })
     }
 
     fn run(items: &[Hir], k: usize, c: &Capture) -> Option<Locator> {
@@ -160,8 +209,33 @@ impl Locator {
                     end: e.max(s),
                 }
             }
+            Locator::After {
+                delim,
+                skip,
+                prefix,
+                set,
+            } => {
+                let at = |from: usize, stop: &dyn Fn(u8) -> bool| {
+                    hay[from..m.end]
+                        .iter()
+                        .position(|&b| stop(b))
+                        .map_or(m.end, |p| from + p)
+                };
+                let d = at(m.start, &|b| delim[usize::from(b)]);
+                let start = at((d + 1).min(m.end), &|b| !skip[usize::from(b)]);
+                let end = at((start + prefix).min(m.end), &|b| !set[usize::from(b)]);
+                Span { start, end }
+            }
         }
     }
+}
+
+/// The bytes `h` consumes when it always consumes exactly one: a class or a one-byte literal.
+fn one_byte(h: &Hir) -> Option<[bool; 256]> {
+    let p = h.properties();
+    (p.minimum_len() == Some(1) && p.maximum_len() == Some(1) && p.look_set().is_empty())
+        .then(|| one_byte_set(h))
+        .flatten()
 }
 
 /// What the items on one side of a group consume: a fixed count of bytes (literals and one-byte
@@ -1506,6 +1580,7 @@ mod tests {
                 .as_ref()
                 .map(|l| match l {
                     Locator::Run { prefix, .. } => format!("run {prefix}"),
+                    Locator::After { prefix, .. } => format!("after {prefix}"),
                     Locator::Trim { start, end } => {
                         let side = |e: &Edge| match e {
                             Edge::Fixed(n) => n.to_string(),
@@ -1535,6 +1610,23 @@ mod tests {
         assert_eq!(located(r"\b(sk-[a-z0-9_-]{20}AA)(?:[^a-z0-9_-]|$)"), None);
         assert_eq!(located(r"(?:^|[\s=])([A-Za-z0-9/+]{40})(?:[\s,]|$)"), some("trim ? ?"));
         assert_eq!(located(r"(?m)(?:^|[^0-9])(1[0-9]{4})\b"), some("trim ? 0"));
+        // After the first `=` or `:` and its blanks, whatever ends the line.
+        let config =
+            r"(?im)^[ \t]*[a-z_.]{0,20}?(?:key|token)[ \t]*(?:=|:)[ \t]*([^\s#][^\s;]{3,40})[ \t]*(?:[ \t]#.*)?$";
+        assert_eq!(located(config), some("after 1"));
+        assert_eq!(
+            located(
+                r#"(?m)^[ \t]*[a-z_]{0,9}?(?:key|token)[ \t]*(?:=|:)[ \t]*([^\s#;][^\s;]{1,20})[ \t]*(?:[ \t]#.*)?$"#
+            ),
+            some("after 1")
+        );
+        assert_eq!(located(r"(?m)token=([a-z][^\s]{3,})$"), some("trim 6 0"));
+        assert_eq!(located(r"(?m)^[a-z]*token=([a-z][^\s]{3,})$"), some("after 1"));
+        // The delimiter may come earlier, the blanks may start the group, the group's run may
+        // go on into what follows.
+        assert_eq!(located(r"(?m)^[a-z=]*(?:=|:)[ \t]*([^\s#][^\s;]{3,})$"), None);
+        assert_eq!(located(r"(?m)^key(?:=|:)[ a]*([a-z][^\s;]{3,})$"), None);
+        assert_eq!(located(r"(?m)^key(?:=|:)[ \t]*([^\s#][^\s;]{3,})[ \t]*(?:#.*)?$"), None);
         // What precedes the run may end inside the class, the run may be empty, what follows
         // may hold bytes of the class, the group is not at the top level, or there are two; an
         // optional byte the group may start or end with, or one beside fixed bytes.
@@ -1561,9 +1653,10 @@ mod tests {
             r#"(?m)(?:^|[\s=;])(ab0[a-z0-9]{1,10})(?:[\s"]|$)"#,
             r#"(?:^|[ =])(tk_a(?:b0|a)?)(?:[;"]|$)"#,
             r#"="(a[a-z0-9]{0,90})'"#,
+            r#"(?m)^[ \t]*[a-z_]{0,9}?(?:key|token)[ \t]*(?:=|:)[ \t]*([^\s#;][^\s;]{1,20})[ \t]*(?:[ \t]#.*)?$"#,
         ];
-        let pieces: [&[u8]; 12] = [
-            b"key", b"token", b"=", b" ", b"\"", b"'", b";", b"tk_", b"ab0", b"a", b"\n", b"x y",
+        let pieces: [&[u8]; 15] = [
+            b"key", b"token", b"=", b" ", b"\"", b"'", b";", b"tk_", b"ab0", b"a", b"\n", b"x y", b":", b"#", b"\t",
         ];
         let mut hays = Hays(0x9e37_79b9_7f4a_7c15);
         let mut located = 0;
