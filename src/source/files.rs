@@ -205,12 +205,36 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
     let root = cfg.root.canonicalize().unwrap_or_else(|_| cfg.root.clone());
     let target_canon = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());
     let rel_base = target_canon.strip_prefix(&root).ok().map(Path::to_path_buf);
-    let rel = |p: &Path| match &rel_base {
+    let rel_slow = |p: &Path| match &rel_base {
         Some(base) => display_path(&base.join(p.strip_prefix(target).unwrap_or(Path::new("")))),
         None => relative_to_root(&root, target, p),
     };
+    // What `rel_slow` gives for a path the walk found under the target, from its display path
+    // (the walk's paths are the target's joined with the rest): a string prefix, not a join
+    // and a component-by-component comparison per file.
+    let target_display = display_path(target);
+    let target_display = target_display.trim_end_matches('/');
+    let base_display = rel_base.as_deref().map(display_path);
+    let rel = |p: &Path, display: &str| -> String {
+        if let Some(base) = &base_display {
+            let rest = match target_display {
+                "." => Some(display),
+                t => display.strip_prefix(t).and_then(|r| r.strip_prefix('/')),
+            };
+            if let Some(rest) = rest.filter(|r| !r.is_empty() && !r.starts_with('/')) {
+                let fast = match base.as_str() {
+                    "." => rest.to_string(),
+                    b => format!("{b}/{rest}"),
+                };
+                // Every test that scans a directory checks the two agree.
+                debug_assert_eq!(fast, rel_slow(p), "{}", p.display());
+                return fast;
+            }
+        }
+        rel_slow(p)
+    };
     if meta.is_file() {
-        entries.push(Entry::new(display_path(target), rel(target), target));
+        entries.push(Entry::new(display_path(target), rel_slow(target), target));
         return;
     }
     let mut builder = WalkBuilder::new(target);
@@ -252,7 +276,9 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
                 Ok(e) => {
                     if e.file_type().is_some_and(|t| t.is_file()) {
                         let p = e.path();
-                        batch.entries.push(Entry::new(display_path(p), rel(p), p));
+                        let display = display_path(p);
+                        let rel = rel(p, &display);
+                        batch.entries.push(Entry::new(display, rel, p));
                     }
                 }
                 Err(err) => batch.errors.push(walk_error(&err)),
