@@ -327,6 +327,11 @@ impl Ruleset {
         self.one_by_one_budget.store(ONE_BY_ONE_BUDGET, Ordering::Relaxed);
     }
 
+    /// Whether `expect_small_input` was called.
+    pub fn small_input(&self) -> bool {
+        self.small_input.load(Ordering::Relaxed)
+    }
+
     /// Length in bytes of the longest keyword (0 without keywords).
     pub fn max_keyword_len(&self) -> usize {
         self.keywords.iter().map(|k| k.len()).max().unwrap_or(0)

@@ -85,13 +85,20 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     let mut out = SourceOutput::default();
     let mut entries = Vec::new();
     let mut stdin = false;
-    for target in &cfg.paths {
-        if target.as_os_str() == "-" {
-            stdin = true;
-            continue;
+    std::thread::scope(|threads| {
+        // A tree's keyword automaton takes a few ms to build: built beside the walk, which
+        // mostly waits on the file system.
+        if !cfg.rules.small_input() {
+            threads.spawn(|| cfg.rules.keyword_automaton());
         }
-        walk(cfg, target, &mut entries, &mut out.errors);
-    }
+        for target in &cfg.paths {
+            if target.as_os_str() == "-" {
+                stdin = true;
+                continue;
+            }
+            walk(cfg, target, &mut entries, &mut out.errors);
+        }
+    });
     entries.sort_by(|a, b| a.display.cmp(&b.display));
     entries.dedup_by(|a, b| a.display == b.display);
 
