@@ -1,8 +1,10 @@
 //! Files, directories and stdin: a `.gitignore`-aware walk, then a parallel scan of the files.
 //!
-//! The walk lists files first and sorts them, then rayon workers (each with its own `Scanner`)
-//! read and scan one file at a time, so memory stays bounded by the files in flight and the
-//! output does not depend on thread count or scheduling.
+//! A directory's files are read and scanned by the walk's threads as they are found (each with
+//! its own `Scanner`); files named on the command line are listed and sorted first, then
+//! scanned by rayon workers. Either way memory stays bounded by the files in flight, and the
+//! output does not depend on thread count or scheduling (findings, errors and problems are
+//! sorted afterwards).
 
 use std::fs::File;
 use std::io::Read;
@@ -85,6 +87,10 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     let mut out = SourceOutput::default();
     let mut entries = Vec::new();
     let mut stdin = false;
+    // One directory (the usual scan): its files are scanned by the walk's threads as they are
+    // found, and the walk's directory reads overlap the scanning. Several targets are listed
+    // first, so that a file named twice is scanned once.
+    let as_found = cfg.paths.len() == 1;
     std::thread::scope(|threads| {
         // A tree's keyword automaton takes a few ms to build: built beside the walk, which
         // mostly waits on the file system.
@@ -96,17 +102,13 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
                 stdin = true;
                 continue;
             }
-            walk(cfg, target, &mut entries, &mut out.errors);
+            let scanned = walk(cfg, target, &mut entries, &mut out.errors, as_found);
+            absorb(&mut out, scanned);
         }
     });
     entries.sort_by(|a, b| a.display.cmp(&b.display));
     entries.dedup_by(|a, b| a.display == b.display);
 
-    let scan_one = |scanner: &mut Scanner<'_>, e: &Entry| {
-        let mut r = scan_file(cfg, scanner, e);
-        r.problems.extend(std::mem::take(&mut scanner.problems));
-        r
-    };
     // One file (an editor, a hook): scanned here, without starting worker threads.
     // Otherwise results are folded per worker instead of collected per file: memory grows with
     // the findings, not with the number of files. Order does not matter; findings are sorted
@@ -114,7 +116,7 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     let folded = if entries.len() <= 1 {
         let mut scanner = Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth);
         entries.iter().fold(SourceOutput::default(), |mut acc, e| {
-            merge(&mut acc, scan_one(&mut scanner, e));
+            merge(&mut acc, scan_one(cfg, &mut scanner, e));
             acc
         })
     } else {
@@ -122,32 +124,18 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
             .par_iter()
             .map_init(
                 || Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth),
-                |scanner, e| scan_one(scanner, e),
+                |scanner, e| scan_one(cfg, scanner, e),
             )
             .fold(SourceOutput::default, |mut acc, r| {
                 merge(&mut acc, r);
                 acc
             })
-            .reduce(SourceOutput::default, |mut a, mut b| {
-                // Extend the longer list: the shorter is copied, never both.
-                if a.matches.len() < b.matches.len() {
-                    std::mem::swap(&mut a.matches, &mut b.matches);
-                }
-                a.matches.extend(b.matches);
-                a.stats.add(&b.stats);
-                a.errors.extend(b.errors);
-                a.problems.extend(b.problems);
+            .reduce(SourceOutput::default, |mut a, b| {
+                absorb(&mut a, b);
                 a
             })
     };
-    if out.matches.is_empty() {
-        out.matches = folded.matches;
-    } else {
-        out.matches.extend(folded.matches);
-    }
-    out.stats.add(&folded.stats);
-    out.errors.extend(folded.errors);
-    out.problems.extend(folded.problems);
+    absorb(&mut out, folded);
     if stdin {
         let mut scanner = Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth);
         let r = scan_stdin(cfg, &mut scanner);
@@ -158,6 +146,25 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     out.problems.dedup();
     out.errors.sort();
     out
+}
+
+/// Scans the file `e` with `scanner`.
+fn scan_one(cfg: &ScanConfig, scanner: &mut Scanner<'_>, e: &Entry) -> ItemResult {
+    let mut r = scan_file(cfg, scanner, e);
+    r.problems.extend(std::mem::take(&mut scanner.problems));
+    r
+}
+
+/// Adds `b` to `a`.
+fn absorb(a: &mut SourceOutput, mut b: SourceOutput) {
+    // Extend the longer list: the shorter is copied, never both.
+    if a.matches.len() < b.matches.len() {
+        std::mem::swap(&mut a.matches, &mut b.matches);
+    }
+    a.matches.extend(b.matches);
+    a.stats.add(&b.stats);
+    a.errors.extend(b.errors);
+    a.problems.extend(b.problems);
 }
 
 fn merge(out: &mut SourceOutput, r: ItemResult) {
@@ -197,7 +204,15 @@ fn relative_to_root(root: &Path, target: &Path, p: &Path) -> String {
     display_path(p)
 }
 
-fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<ItemError>) {
+/// Lists the files of `target` into `entries`; or, a directory `as_found`, scans them as the
+/// walk finds them and returns what they hold.
+fn walk(
+    cfg: &ScanConfig,
+    target: &Path,
+    entries: &mut Vec<Entry>,
+    errors: &mut Vec<ItemError>,
+    as_found: bool,
+) -> SourceOutput {
     let meta = match std::fs::metadata(target) {
         Ok(m) => m,
         Err(e) => {
@@ -205,7 +220,7 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
                 path: display_path(target),
                 message: io_reason(&e),
             });
-            return;
+            return SourceOutput::default();
         }
     };
     // The root's canonical form, computed once per target rather than per file.
@@ -242,7 +257,7 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
     };
     if meta.is_file() {
         entries.push(Entry::new(display_path(target), rel_slow(target), target));
-        return;
+        return SourceOutput::default();
     }
     let mut builder = WalkBuilder::new(target);
     builder
@@ -268,14 +283,14 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
     // Walk in parallel (ignore's own threads, as many as the scan uses): on trees of many
     // small files the directory reads, not the matching, are the cost.
     builder.threads(rayon::current_num_threads());
-    let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+    let found = std::sync::Mutex::new(Found::default());
     builder.build_parallel().run(|| {
         let found = &found;
         let rel = &rel;
         // Each walker thread batches locally and hands its batch over once, when it ends.
         let mut batch = Batch {
-            entries: Vec::new(),
-            errors: Vec::new(),
+            found: Found::default(),
+            scanner: as_found.then(|| Scanner::with_decode_depth(&cfg.rules, cfg.decode_depth)),
             sink: found,
         };
         Box::new(move |item| {
@@ -285,33 +300,47 @@ fn walk(cfg: &ScanConfig, target: &Path, entries: &mut Vec<Entry>, errors: &mut 
                         let p = e.path();
                         let display = display_path(p);
                         let rel = rel(p, &display);
-                        batch.entries.push(Entry::new(display, rel, p));
+                        let entry = Entry::new(display, rel, p);
+                        match &mut batch.scanner {
+                            Some(scanner) => merge(&mut batch.found.scanned, scan_one(cfg, scanner, &entry)),
+                            None => batch.found.entries.push(entry),
+                        }
                     }
                 }
-                Err(err) => batch.errors.push(walk_error(&err)),
+                Err(err) => batch.found.errors.push(walk_error(&err)),
             }
             ignore::WalkState::Continue
         })
     });
-    let (mut found_entries, mut found_errors) = found.into_inner().unwrap_or_else(|p| p.into_inner());
-    entries.append(&mut found_entries);
-    errors.append(&mut found_errors);
+    let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    entries.extend(found.entries);
+    errors.extend(found.errors);
+    found.scanned
 }
 
-type Found = (Vec<Entry>, Vec<ItemError>);
-
-/// One walker thread's results; handed to the shared list when the thread's visitor is dropped.
-struct Batch<'a> {
+/// What the walk found: files to scan, or what scanning them as found gave; and errors.
+#[derive(Default)]
+struct Found {
     entries: Vec<Entry>,
     errors: Vec<ItemError>,
+    scanned: SourceOutput,
+}
+
+/// One walker thread's results; handed to the shared ones when the thread's visitor is dropped.
+struct Batch<'a, 'r> {
+    found: Found,
+    /// Set when files are scanned as they are found.
+    scanner: Option<Scanner<'r>>,
     sink: &'a std::sync::Mutex<Found>,
 }
 
-impl Drop for Batch<'_> {
+impl Drop for Batch<'_, '_> {
     fn drop(&mut self) {
+        let mine = std::mem::take(&mut self.found);
         let mut guard = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.append(&mut self.entries);
-        guard.1.append(&mut self.errors);
+        guard.entries.extend(mine.entries);
+        guard.errors.extend(mine.errors);
+        absorb(&mut guard.scanned, mine.scanned);
     }
 }
 
