@@ -111,13 +111,12 @@ impl Locator {
         }
         let group_first = first_bytes(&c.sub)?;
         // D, then maybe W, right before the group.
-        let (d, skip) = match items[..k] {
-            [.., ref d, ref w] if matches!(w.kind(), HirKind::Repetition(_)) => (k - 2, {
-                let HirKind::Repetition(r) = w.kind() else { return None };
-                byte_set(&r.sub)?
-            }),
-            [.., _] => (k - 1, [false; 256]),
+        let (d, skip) = match &items[..k] {
             [] => return None,
+            [.., w] => match w.kind() {
+                HirKind::Repetition(r) if k >= 2 => (k - 2, byte_set(&r.sub)?),
+                _ => (k - 1, [false; 256]),
+            },
         };
         // D may end a literal (`token=`) whose other bytes are not D.
         let delim = match items[d].kind() {
