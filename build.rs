@@ -35,7 +35,9 @@ fn main() {
     for n in &names {
         println!("cargo:rerun-if-changed=rules/{n}");
         let path = dir.join(n);
-        let include = format!("include_str!({:?})", path.display().to_string());
+        // Named from the manifest directory at compile time, not by this run's absolute path: a
+        // target directory shared by two checkouts then never embeds the other's files.
+        let include = format!("include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/rules/\", {n:?}))");
         writeln!(full, "    ({n:?}, {include}),").unwrap();
         let text = std::fs::read_to_string(&path).expect("read rule file");
         // A file that does not parse is embedded as written: loading it reports the error.
