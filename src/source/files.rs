@@ -93,9 +93,9 @@ pub fn scan(cfg: &ScanConfig) -> SourceOutput {
     let as_found = cfg.paths.len() == 1;
     std::thread::scope(|threads| {
         // A tree's keyword automaton takes a few ms to build: built beside the walk, which
-        // mostly waits on the file system.
+        // meanwhile scans with a quicker one.
         if !cfg.rules.small_input() {
-            threads.spawn(|| cfg.rules.keyword_automaton());
+            threads.spawn(cfg.rules.keyword_automaton_beside());
         }
         for target in &cfg.paths {
             if target.as_os_str() == "-" {
