@@ -478,12 +478,12 @@ fn consumes_outside(h: &Hir, set: &[bool; 256]) -> bool {
     }
 }
 
-/// A pattern with the upper bounds of its long repetitions removed, and what must then be
-/// checked of each match: the capture groups' lengths (group index, most bytes the group may
+/// A pattern with the bounds of its long repetitions removed, and what must then be checked of
+/// each match: the capture groups' lengths (group index, fewest and most bytes the group may
 /// hold) and the runs of a class (no run of the class's bytes in the match may be longer).
 #[derive(Debug, Clone)]
 struct Relaxed {
-    bounds: Vec<(usize, usize)>,
+    bounds: Vec<(usize, usize, usize)>,
     runs: Vec<RunBound>,
 }
 
@@ -680,7 +680,7 @@ impl LazyRegex {
             let within = relaxed
                 .bounds
                 .iter()
-                .all(|&(g, max)| spans[g].is_none_or(|c| c.len() <= max))
+                .all(|&(g, min, max)| spans[g].is_none_or(|c| min <= c.len() && c.len() <= max))
                 && relaxed.runs.iter().all(|r| r.holds(&hay[m.range()]));
             if !within {
                 spans.clear();
@@ -1072,19 +1072,21 @@ fn compile(hir: &Hir, long_count: bool, prefilter: bool) -> Result<Shared, Strin
         })
 }
 
-/// The pattern with the upper bound of each long repetition that ends a capture group removed,
-/// and the group lengths to check afterwards: `"([^"\s]{8,128})"` becomes `"([^"\s]{8,})"`
-/// and group 1 may hold at most 128 bytes.
+/// The pattern with the bounds of each long repetition that ends a capture group removed, and
+/// the group lengths to check afterwards: `"([^"\s]{8,128})"` becomes `"([^"\s]+)"` and group
+/// 1 must hold 8 to 128 bytes.
 ///
 /// Each count of a bounded repetition is a state of its automaton, multiplied by every state
 /// the rest of the pattern can be in meanwhile: the lazy DFA of the generic assignment rule
 /// built 4x more states with `{8,128}` than with `{8,}` (its first search of the 5,000-file
-/// tree took 31 ms per thread instead of 8).
+/// tree took 31 ms per thread instead of 8), and `{8,}` still counts to 8 beside every state
+/// of the keywords that could start again inside the value.
 ///
 /// Why the relaxed pattern finds the same matches (see `each_captures`): every way to match
 /// the written pattern is a way to match the relaxed one, and two such ways are preferred in
 /// the same order by both (they first differ at a choice both patterns have; the relaxed
-/// pattern only adds "repeat once more" where the written one must stop). So when the relaxed
+/// pattern only adds "repeat once more" where the written one must stop, and "stop" where it
+/// must repeat). So when the relaxed
 /// pattern's preferred match keeps each relaxed repetition within its bound, it is the written
 /// pattern's preferred match too; the group's length tells the count because the group holds
 /// only elements of fixed length before the repetition, and is not repeated itself.
@@ -1112,7 +1114,7 @@ fn relax(hir: &Hir) -> Option<Relaxation> {
 }
 
 /// A relaxed pattern, the groups whose lengths must be checked and the runs (see `relax`).
-type Relaxation = (Hir, Vec<(usize, usize)>, Vec<RunBound>);
+type Relaxation = (Hir, Vec<(usize, usize, usize)>, Vec<RunBound>);
 
 /// What follows a sub-pattern: the rest of its concatenation, then what follows that. Listed
 /// (`seq`) only for the few repetitions `relax` can relax.
@@ -1142,7 +1144,7 @@ fn relax_in(
     hir: &Hir,
     repeated: bool,
     after: Next<'_>,
-    bounds: &mut Vec<(usize, usize)>,
+    bounds: &mut Vec<(usize, usize, usize)>,
     runs: &mut Vec<RunBound>,
 ) -> Option<Hir> {
     match hir.kind() {
@@ -1212,15 +1214,16 @@ fn relax_in(
 }
 
 /// The capture group `c`, followed by `after`, with its last element relaxed (see `relax`).
-fn relax_group(c: &Capture, after: Next<'_>, bounds: &mut Vec<(usize, usize)>) -> Option<Hir> {
+fn relax_group(c: &Capture, after: Next<'_>, bounds: &mut Vec<(usize, usize, usize)>) -> Option<Hir> {
     let g = RunGroup::of(c)?;
     let max = g.rep.max.filter(|&m| m > LONG_COUNT)? as usize;
     if !stops(&after.seq(), &g.set) {
         return None;
     }
-    bounds.push((c.index as usize, g.prefix_len + max));
+    bounds.push((c.index as usize, g.prefix_len + g.rep.min as usize, g.prefix_len + max));
     let mut items = g.prefix.to_vec();
     items.push(Hir::repetition(Repetition {
+        min: 1,
         max: None,
         ..g.rep.clone()
     }));
@@ -1488,8 +1491,8 @@ mod tests {
         assert!(r.get().unwrap().is_match("αβγ".as_bytes()));
     }
 
-    /// (group index, bound) pairs `relax` finds in `pattern`.
-    fn relaxed_bounds(pattern: &str) -> Vec<(usize, usize)> {
+    /// (group index, shortest, longest) bounds `relax` finds in `pattern`.
+    fn relaxed_bounds(pattern: &str) -> Vec<(usize, usize, usize)> {
         let r = LazyRegex::new(pattern).unwrap();
         r.info()
             .unwrap()
@@ -1529,27 +1532,27 @@ mod tests {
 
     #[test]
     fn long_counts_are_relaxed_only_where_the_run_must_end() {
-        assert_eq!(relaxed_bounds(r#"(?i)key\s*=\s*"([^"\s]{8,128})""#), [(1, 128)]);
-        assert_eq!(relaxed_bounds(r#"tok=(tk_[a-z0-9]{20,100})&"#), [(1, 103)]);
-        assert_eq!(relaxed_bounds(r#"(vc_[A-Za-z0-9]{24,100})\b"#), [(1, 103)]);
+        assert_eq!(relaxed_bounds(r#"(?i)key\s*=\s*"([^"\s]{8,128})""#), [(1, 8, 128)]);
+        assert_eq!(relaxed_bounds(r#"tok=(tk_[a-z0-9]{20,100})&"#), [(1, 23, 103)]);
+        assert_eq!(relaxed_bounds(r#"(vc_[A-Za-z0-9]{24,100})\b"#), [(1, 27, 103)]);
         assert_eq!(
             relaxed_bounds(r#"a="([^"]{8,128})"|b='([^']{3,200})'"#),
-            [(1, 128), (2, 200)]
+            [(1, 8, 128), (2, 3, 200)]
         );
         // What follows the group may be optional, a line end, or after an alternation.
         assert_eq!(
             relaxed_bounds(r#"(?m)key: ([a-z]{8,128})[ \t]*(?:[ \t]#.*)?$"#),
-            [(1, 128)]
+            [(1, 8, 128)]
         );
         assert_eq!(
             relaxed_bounds(r#"(?:a=([a-z]{8,128})|b=([0-9]{8,100}))(?:[^a-z0-9]|$)"#),
-            [(1, 128), (2, 100)]
+            [(1, 8, 128), (2, 8, 100)]
         );
         assert_eq!(relaxed_bounds(r#"key=([a-z]{8,128})[ \t]*"#), []);
         // Digits may follow group 2.
         assert_eq!(
             relaxed_bounds(r#"(?:a=([a-z]{8,128})|b=([0-9]{8,100}))(?:[^a-z]|$)"#),
-            [(1, 128)]
+            [(1, 8, 128)]
         );
         // Short counts stay as written.
         assert_eq!(relaxed_bounds(r#"key="([a-z]{8,64})""#), []);
