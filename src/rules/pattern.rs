@@ -240,15 +240,7 @@ impl Locator {
     fn group(&self, hay: &[u8], m: Span) -> Span {
         match self {
             Locator::Run { set, prefix } => {
-                let inside = |i: usize| set[usize::from(hay[i])];
-                let mut end = m.end;
-                while end > m.start && !inside(end - 1) {
-                    end -= 1;
-                }
-                let mut start = end;
-                while start > m.start && inside(start - 1) {
-                    start -= 1;
-                }
+                let (start, end) = last_run(hay, set, m.start, m.end);
                 Span {
                     start: start.saturating_sub(*prefix).max(m.start),
                     end,
@@ -272,15 +264,7 @@ impl Locator {
             }
             Locator::Back { end, set, prefix } => {
                 let e = end.end(hay, m.start, m.end);
-                let inside = |i: usize| set[usize::from(hay[i])];
-                let mut run_end = e;
-                while run_end > m.start && !inside(run_end - 1) {
-                    run_end -= 1;
-                }
-                let mut start = run_end;
-                while start > m.start && inside(start - 1) {
-                    start -= 1;
-                }
+                let (start, _) = last_run(hay, set, m.start, e);
                 Span {
                     start: start.saturating_sub(*prefix).max(m.start),
                     end: e,
@@ -305,6 +289,20 @@ impl Locator {
             }
         }
     }
+}
+
+/// The last run of `set` bytes in `hay[lo..end]`, as (start, end).
+fn last_run(hay: &[u8], set: &[bool; 256], lo: usize, end: usize) -> (usize, usize) {
+    let inside = |i: usize| set[usize::from(hay[i])];
+    let mut e = end;
+    while e > lo && !inside(e - 1) {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > lo && inside(s - 1) {
+        s -= 1;
+    }
+    (s, e)
 }
 
 /// How the group's edge is found from what is on that side of it (see `Locator::Trim`);
