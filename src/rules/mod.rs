@@ -226,7 +226,7 @@ pub struct Ruleset {
     keywords: Vec<String>,
     /// Keyword automaton, built on first use (see `small_input`).
     keyword_ac: OnceLock<Option<KeywordAutomaton>>,
-    /// Set while another thread builds a tree's keyword DFA (`build_keyword_automaton`):
+    /// Set while another thread builds a tree's keyword DFA (`keyword_automaton_beside`):
     /// searches meanwhile use `keyword_nfa`, quick to build, rather than wait.
     keyword_dfa_pending: AtomicBool,
     keyword_nfa: OnceLock<Option<KeywordAutomaton>>,
@@ -313,7 +313,7 @@ impl Ruleset {
         if self.keyword_dfa_pending.load(Ordering::Acquire) {
             return self
                 .keyword_nfa
-                .get_or_init(|| (!self.keywords.is_empty()).then(|| KeywordAutomaton::new(&self.keywords, true)))
+                .get_or_init(|| self.new_keyword_automaton(true))
                 .as_ref();
         }
         self.build_keyword_automaton()
@@ -336,18 +336,17 @@ impl Ruleset {
     }
 
     fn build_keyword_automaton(&self) -> Option<&KeywordAutomaton> {
+        // A DFA is ~2x faster to search than the automatic choice for a few hundred
+        // case-insensitive keywords (PERF-NOTES.md) but takes ~3 ms to build: worth it for a
+        // tree, not for a staged change.
         self.keyword_ac
-            .get_or_init(|| {
-                if self.keywords.is_empty() {
-                    return None;
-                }
-                // A DFA is ~2x faster to search than the automatic choice for a few hundred
-                // case-insensitive keywords (PERF-NOTES.md) but takes ~3 ms to build: worth it
-                // for a tree, not for a staged change.
-                let small = self.small_input.load(Ordering::Relaxed);
-                Some(KeywordAutomaton::new(&self.keywords, small))
-            })
+            .get_or_init(|| self.new_keyword_automaton(self.small_input()))
             .as_ref()
+    }
+
+    /// An automaton over the keywords (`None` without any): an NFA for `small`, else a DFA.
+    fn new_keyword_automaton(&self, small: bool) -> Option<KeywordAutomaton> {
+        (!self.keywords.is_empty()).then(|| KeywordAutomaton::new(&self.keywords, small))
     }
 
     /// Marks the input as a few small blobs (before the first scan): the keyword automaton is
