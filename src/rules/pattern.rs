@@ -214,14 +214,7 @@ impl Locator {
             return None;
         };
         let set = byte_set(&rep.sub)?;
-        let mut prefix = 0;
-        for h in &parts[..r] {
-            let p = h.properties();
-            match (p.minimum_len(), p.maximum_len()) {
-                (Some(a), Some(b)) if a == b => prefix += a,
-                _ => return None,
-            }
-        }
+        let prefix = fixed_len(&parts[..r])?;
         let before_ok = match parts[..r].last() {
             Some(p) => ends_outside(p, &set),
             None => seq_ends_outside(&items[..k], &set, true),
@@ -289,6 +282,17 @@ impl Locator {
             }
         }
     }
+}
+
+/// How many bytes `items` consume when that is the same in every match.
+fn fixed_len(items: &[Hir]) -> Option<usize> {
+    items.iter().try_fold(0, |n, h| {
+        let p = h.properties();
+        match (p.minimum_len(), p.maximum_len()) {
+            (Some(a), Some(b)) if a == b => Some(n + a),
+            _ => None,
+        }
+    })
 }
 
 /// The last run of `set` bytes in `hay[lo..end]`, as (start, end).
@@ -1254,14 +1258,7 @@ impl RunGroup<'_> {
             return None;
         };
         let set = byte_set(&rep.sub)?;
-        let mut prefix_len = 0;
-        for h in prefix {
-            let p = h.properties();
-            match (p.minimum_len(), p.maximum_len()) {
-                (Some(a), Some(b)) if a == b => prefix_len += a,
-                _ => return None,
-            }
-        }
+        let prefix_len = fixed_len(prefix)?;
         (rep.min > 0).then_some(RunGroup {
             prefix,
             prefix_len,
