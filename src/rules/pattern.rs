@@ -780,6 +780,18 @@ impl LazyRegex {
     /// only when the text holds one of them in some ASCII case: most lines and secrets an
     /// allowlist is asked about have none, and a literal search is much cheaper than a lazy
     /// DFA's (which also builds states for them). The remaining patterns are a third.
+    /// For trees, unanchored patterns that are nothing but literals in either ASCII case
+    /// (`(?i)example`, `(?i)x{5,}`, see `exact_literals`) are answered by a literal automaton
+    /// alone, no regex (a few small inputs leave them with the others: one automaton less to
+    /// build).
+    ///
+    /// For trees, anchored patterns whose every match starts with a literal (`(?i)^(?:true|false)$`)
+    /// stay one matcher, as a random secret ends all of them within a byte or two; each of the
+    /// others (`^[0-9a-f]{8,31}$`, `^[a-z]+(?:[A-Z][a-z]+)+$`) is a matcher of its own. Together,
+    /// their lazy DFA's states are every combination of the counts and runs each pattern is in,
+    /// and a scan of random secrets builds new ones to the end (6 ms of the generic allowlist's
+    /// 7 ms on the 5,000-file tree; one regex each: ~1.5 ms). A few small inputs keep them
+    /// together: there compiling is what costs.
     /// With `small_input`, literal automata are built to be quick to build rather than to search.
     pub fn any_matchers(patterns: &[LazyRegex], multi_line: bool, small_input: bool) -> Vec<AnyMatcher> {
         let hirs: Vec<Hir> = patterns
@@ -792,7 +804,12 @@ impl LazyRegex {
         // Unanchored patterns holding one of a few literals in every match are searched only
         // when the text holds one; the others always.
         let (mut literals, mut with_literals, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        let mut exact = Vec::new();
         for h in rest {
+            if let Some(set) = (!small_input).then(|| exact_literals(&h)).flatten() {
+                exact.extend(set);
+                continue;
+            }
             match required_any(&h, &[]).filter(|set| shortest(set) >= 2) {
                 Some(set) => {
                     literals.extend(set);
@@ -801,19 +818,37 @@ impl LazyRegex {
                 None => plain.push(h),
             }
         }
-        let pre = (!literals.is_empty())
-            .then(|| {
-                // A few dozen literals build as a DFA in ~0.6 M instructions, as a contiguous
-                // NFA in a fifth of that: the DFA's faster search pays only over many texts.
-                aho_corasick::AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(small_input.then_some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                    .build(literals)
-                    .ok()
-            })
-            .flatten();
+        let automaton = |literals: Vec<Vec<u8>>| {
+            (!literals.is_empty())
+                .then(|| {
+                    // A few dozen literals build as a DFA in ~0.6 M instructions, as a contiguous
+                    // NFA in a fifth of that: the DFA's faster search pays only over many texts.
+                    aho_corasick::AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .kind(small_input.then_some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                        .build(literals)
+                        .ok()
+                })
+                .flatten()
+        };
+        let pre = automaton(literals);
         let mut out = Vec::new();
-        for (group, pre) in [(anchored, None), (with_literals, pre), (plain, None)] {
+        if let Some(pre) = automaton(exact) {
+            out.push(AnyMatcher {
+                hirs: Vec::new(),
+                re: OnceLock::new(),
+                pre: Some(pre),
+                small_input,
+            });
+        }
+        let (anchored, alone): (Vec<Hir>, Vec<Hir>) = match small_input {
+            true => (anchored, Vec::new()),
+            false => anchored.into_iter().partition(starts_with_literal),
+        };
+        let groups = std::iter::once((anchored, None))
+            .chain(alone.into_iter().map(|h| (vec![h], None)))
+            .chain([(with_literals, pre), (plain, None)]);
+        for (group, pre) in groups {
             if !group.is_empty() {
                 out.push(AnyMatcher {
                     hirs: group,
@@ -889,6 +924,10 @@ pub struct AnyMatcher {
 impl AnyMatcher {
     /// Whether one of the matcher's patterns matches in `hay`.
     pub fn is_match(&self, hay: &[u8]) -> bool {
+        if self.hirs.is_empty() {
+            // Patterns that are their literals: the literal search is the answer.
+            return self.pre.as_ref().is_some_and(|pre| pre.is_match(hay));
+        }
         self.pre.as_ref().is_none_or(|pre| pre.is_match(hay))
             && self
                 .re
@@ -1014,6 +1053,99 @@ pub fn tells(set: &[Vec<u8>], keywords: &[&[u8]]) -> bool {
 /// Length of the shortest literal of `set` (0 when empty).
 pub fn shortest(set: &[Vec<u8>]) -> usize {
     set.iter().map(Vec::len).min().unwrap_or(0)
+}
+
+/// The literals, ASCII-lowercased, such that a text holds a match of `hir` (unanchored) exactly
+/// when it holds one of them in some ASCII case: `hir` is literals, alternations and fixed counts
+/// of them, every letter in both cases (`(?i)example`, `\.{3}`, `(?i)abc|xyz`), or a repetition
+/// of such at the top (`x{5,}` occurs where `xxxxx` does). `None` otherwise: a letter in one
+/// case only (the automaton ignores case), a class, a look-around, or more than `MAX_REQUIRED`
+/// literals.
+fn exact_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let set = match hir.kind() {
+        HirKind::Capture(c) => return exact_literals(&c.sub),
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for a in alts {
+                all.extend(exact_literals(a)?);
+            }
+            all
+        }
+        // At least `min` times somewhere is `min` times somewhere.
+        HirKind::Repetition(r) if r.min >= 1 => exact_repeat(&r.sub, r.min)?,
+        _ => exact_sequence(hir)?,
+    };
+    (!set.is_empty() && set.len() <= MAX_REQUIRED && shortest(&set) >= 1).then_some(set)
+}
+
+/// The strings `hir` matches, ASCII-lowercased, when it matches nothing but them in either ASCII
+/// case (see `exact_literals`).
+fn exact_sequence(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(l) => (!l.0.iter().any(u8::is_ascii_alphabetic)).then(|| vec![l.0.to_vec()]),
+        HirKind::Class(class) => {
+            let bytes: Vec<u8> = match class {
+                Class::Bytes(c) => c.ranges().iter().flat_map(|r| r.start()..=r.end()).collect(),
+                Class::Unicode(c) if c.is_ascii() => c
+                    .ranges()
+                    .iter()
+                    .flat_map(|r| r.start() as u8..=r.end() as u8)
+                    .collect(),
+                Class::Unicode(_) => return None,
+            };
+            // A letter in both cases, or one byte that is not a letter.
+            match bytes[..] {
+                [b] if !b.is_ascii_alphabetic() => Some(vec![vec![b]]),
+                [u, l] if u.is_ascii_uppercase() && l == u.to_ascii_lowercase() => Some(vec![vec![l]]),
+                _ => None,
+            }
+        }
+        HirKind::Capture(c) => exact_sequence(&c.sub),
+        HirKind::Concat(items) => items
+            .iter()
+            .try_fold(vec![Vec::new()], |set, h| product(&set, &exact_sequence(h)?)),
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for a in alts {
+                all.extend(exact_sequence(a)?);
+            }
+            (all.len() <= MAX_REQUIRED).then_some(all)
+        }
+        HirKind::Repetition(r) if r.max == Some(r.min) => exact_repeat(&r.sub, r.min),
+        _ => None,
+    }
+}
+
+/// `exact_sequence(hir)` `n` times over.
+fn exact_repeat(hir: &Hir, n: u32) -> Option<Vec<Vec<u8>>> {
+    let one = exact_sequence(hir)?;
+    (0..n).try_fold(vec![Vec::new()], |set, _| product(&set, &one))
+}
+
+/// Every string of `a` followed by every string of `b`; `None` past `MAX_REQUIRED` of them.
+fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    (a.len() * b.len() <= MAX_REQUIRED).then(|| {
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| [&x[..], &y[..]].concat()))
+            .collect()
+    })
+}
+
+/// Whether every match of `hir` starts with a literal byte (a letter in either case counts):
+/// a text that does not start with one ends the pattern's search at once.
+fn starts_with_literal(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Capture(c) => starts_with_literal(&c.sub),
+        HirKind::Concat(items) => items
+            .iter()
+            .find(|h| !matches!(h.kind(), HirKind::Look(_)))
+            .is_some_and(starts_with_literal),
+        HirKind::Alternation(alts) => alts.iter().all(starts_with_literal),
+        HirKind::Repetition(r) => r.min >= 1 && starts_with_literal(&r.sub),
+        HirKind::Literal(_) => true,
+        HirKind::Class(_) => folded_choices(hir).is_some_and(|c| c.len() == 1),
+        _ => false,
+    }
 }
 
 /// Most bytes (ASCII case aside) of a class `folded_choices` spells out.
@@ -1447,7 +1579,7 @@ fn max_newlines(h: &Hir) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, required_any, tells, Edge, LazyRegex, Locator};
+    use super::{exact_literals, parse, required_any, tells, Edge, LazyRegex, Locator};
 
     #[test]
     fn newline_span_is_computed() {
@@ -1953,10 +2085,21 @@ mod tests {
         // Either way of building them (a tree's, a few small inputs').
         for (multi_line, small_input) in [(false, false), (true, false), (false, true), (true, true)] {
             let matchers = LazyRegex::any_matchers(&patterns, multi_line, small_input);
-            // Three patterns anchored at the start of the text; of the others, two hold a
-            // literal (`example`, `.pem`) and one does not: three matchers. A multi-line `^`
-            // anchors nothing: `${`, `true`/`false` are literals, a hex run is not: two.
-            assert_eq!(matchers.len(), if multi_line { 2 } else { 3 });
+            // Three patterns anchored at the start of the text, of which a tree's matchers put
+            // the hex run apart (it does not start with a literal); of the others, two hold a
+            // literal (`example`, `.pem`) and one does not. A multi-line `^` anchors nothing:
+            // `${` and `true`/`false` hold literals, the hex run does not.
+            let want = match (multi_line, small_input) {
+                (false, false) => 4,
+                (false, true) => 3,
+                (true, _) => 2,
+            };
+            let sizes: Vec<usize> = matchers.iter().map(|m| m.hirs.len()).collect();
+            assert_eq!(
+                matchers.len(),
+                want,
+                "multi_line={multi_line} small_input={small_input} {sizes:?}"
+            );
             for hay in hays {
                 let want = sources.iter().any(|p| {
                     regex::bytes::RegexBuilder::new(p)
@@ -1969,6 +2112,93 @@ mod tests {
                 });
                 let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
                 assert_eq!(got, want, "{hay:?} multi_line={multi_line} small_input={small_input}");
+            }
+        }
+    }
+
+    /// Patterns answered by their literals alone, and some that must not be: a letter in one
+    /// case, classes, counts, anchors. Random texts over letters of both cases and the
+    /// patterns' other bytes.
+    #[test]
+    fn exact_literal_patterns_answer_as_the_patterns() {
+        let exact = [
+            r"(?i)example",
+            r"(?i)x{3,}|\*{2,}|#{2}",
+            r"(?i)ab|cd",
+            r"(?i)a(?:bc|de)f{2}",
+            r"12|…",
+        ];
+        let not_exact = [
+            r"EXAMPLE",
+            r"[ab]c",
+            r"(?i)a[bc]",
+            r"xy{2,}",
+            r"\bab",
+            r"a(?i)b",
+            r"(?i)a.c",
+            r"x*",
+        ];
+        for p in exact {
+            assert!(exact_literals(&parse(p, false, false).unwrap()).is_some(), "{p}");
+        }
+        for p in not_exact {
+            assert!(exact_literals(&parse(p, false, false).unwrap()).is_none(), "{p}");
+        }
+        let sources: Vec<&str> = exact.iter().chain(&not_exact[..4]).copied().collect();
+        let alphabet = [
+            "a", "A", "b", "B", "c", "C", "d", "D", "x", "X", "y", "*", "#", "1", "2", "…", " ", "example", "EXAMPLE",
+            "ExAmPlE", "exampl", "xx", "yy", "aBC", "ade", "fF",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for small_input in [false, true] {
+            for (i, p) in sources.iter().enumerate() {
+                let patterns = [LazyRegex::new(p).unwrap()];
+                let matchers = LazyRegex::any_matchers(&patterns, false, small_input);
+                let literal_only = matchers.iter().all(|m| m.hirs.is_empty());
+                assert_eq!(literal_only, i < exact.len() && !small_input, "{p}");
+                let re = written(p);
+                let mut hits = 0;
+                for _ in 0..3000 {
+                    let len = next(10);
+                    let hay: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+                    let want = re.is_match(hay.as_bytes());
+                    hits += usize::from(want);
+                    let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
+                    assert_eq!(got, want, "{p} on {hay:?}");
+                }
+                assert!(hits >= 20, "{p}: only {hits} matching texts");
+            }
+        }
+    }
+
+    /// A tree's matchers keep anchored patterns that start with a literal together and give
+    /// each other one its own; what they answer is what the patterns do.
+    #[test]
+    fn anchored_patterns_without_a_leading_literal_stand_alone() {
+        let sources = [
+            r"^\$\{",
+            r"(?i)^(?:true|false)$",
+            r"^(?:-)?x",
+            r"^[0-9a-f]{4,6}$",
+            r"^[a-z]+(?:[A-Z][a-z]+)+$",
+        ];
+        let patterns: Vec<LazyRegex> = sources.iter().map(|p| LazyRegex::new(p).unwrap()).collect();
+        let tree = LazyRegex::any_matchers(&patterns, false, false);
+        assert_eq!(tree.iter().map(|m| m.hirs.len()).collect::<Vec<_>>(), [2, 1, 1, 1]);
+        let small = LazyRegex::any_matchers(&patterns, false, true);
+        assert_eq!(small.iter().map(|m| m.hirs.len()).collect::<Vec<_>>(), [5]);
+        for hay in [
+            "${a", "TRUE", "true!", "-x", "x", "beef", "beef0", "beefy", "fooBar", "foobar", "", " true",
+        ] {
+            let want = sources.iter().any(|p| written(p).is_match(hay.as_bytes()));
+            for m in [&tree, &small] {
+                assert_eq!(m.iter().any(|m| m.is_match(hay.as_bytes())), want, "{hay:?}");
             }
         }
     }
