@@ -243,7 +243,8 @@ pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
                     severity: rule.severity,
                     tags,
                     fingerprint: String::new(),
-                    entropy: 0.0,
+                    // NaN: computed in `finish`.
+                    entropy: m.entropy.unwrap_or(f64::NAN),
                     secret: Secret::new(m.secret),
                     // Most findings have one location; `Vec::new` + push would reserve four.
                     locations: vec![loc],
@@ -255,7 +256,9 @@ pub fn group(mut hits: Vec<Hit>, rules: &Ruleset, salt: &str) -> Vec<Finding> {
     }
     let finish = |f: &mut Finding| {
         f.fingerprint = fingerprint(salt, &f.rule_id, f.secret.expose());
-        f.entropy = crate::scan::shannon(f.secret.expose());
+        if f.entropy.is_nan() {
+            f.entropy = crate::scan::shannon(f.secret.expose());
+        }
         f.locations.sort();
         f.locations.dedup();
         // Most findings have one location; don't keep the growth slack of thousands of them.

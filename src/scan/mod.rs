@@ -56,6 +56,9 @@ pub struct BlobMatch {
     pub context: Context,
     /// Set when the match is inside a notebook cell or encoded content.
     pub via: Option<Box<Via>>,
+    /// The secret's Shannon entropy, when the rule's threshold needed it (grouping computes it
+    /// otherwise).
+    pub entropy: Option<f64>,
 }
 
 /// Where inside a structured or encoded blob a match was found.
@@ -106,6 +109,8 @@ struct Raw {
     rule: u32,
     start: usize,
     end: usize,
+    /// The secret's entropy, when the rule's threshold needed it.
+    entropy: Option<f64>,
 }
 
 /// Every keyword occurrence in a blob as (end, start, keyword index), sorted: what the keyword
@@ -548,8 +553,9 @@ impl<'r> Scanner<'r> {
         if secret.is_empty() {
             return;
         }
-        if let Some(min) = rule.entropy {
-            if shannon(secret) <= min {
+        let entropy = rule.entropy.map(|_| shannon(secret));
+        if let (Some(min), Some(e)) = (rule.entropy, entropy) {
+            if e <= min {
                 return;
             }
         }
@@ -591,6 +597,7 @@ impl<'r> Scanner<'r> {
             rule: r,
             start: ss,
             end: se,
+            entropy,
         });
     }
 
@@ -631,6 +638,7 @@ impl<'r> Scanner<'r> {
                     end: r.end,
                     context: Context::around(blob.bytes, r.start, r.end),
                     via: None,
+                    entropy: r.entropy,
                 }
             })
             .collect()
@@ -677,6 +685,7 @@ impl<'r> Scanner<'r> {
                     end: 0,
                     context: Context::default(),
                     via: None,
+                    entropy: None,
                 }),
                 Ok(false) => {}
                 Err(e) => {
