@@ -50,7 +50,9 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 pub fn redact(s: &str) -> String {
     let n = s.chars().count();
     let keep = (n / 5).min(4);
-    let mut out: String = s.chars().take(keep).collect();
+    let end = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
+    let mut out = String::with_capacity(end + 5);
+    out.push_str(&s[..end]);
     out.push_str("*****");
     out
 }
@@ -299,6 +301,10 @@ mod tests {
         assert_eq!(redact("AKIAIOSFODNN7EXAMPLE"), "AKIA*****");
         assert_eq!(redact("hunter2"), "h*****");
         assert_eq!(redact("abc"), "*****");
+        assert_eq!(redact(""), "*****");
+        // Characters, not bytes.
+        assert_eq!(redact("ééééééééééé"), "éé*****");
+        assert_eq!(redact("名名名名名名名名名名名名名名名名名名名名名名"), "名名名名*****");
         assert_eq!(
             format!("{:?}", Secret::new(b"supersecretvalue".to_vec())),
             "Secret(sup*****)"

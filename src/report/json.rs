@@ -117,7 +117,7 @@ fn finding<'a>(f: &'a Finding, opts: ReportOptions, contexts: &ContextView<'_>) 
                     column: l.position.column,
                     end_line: l.position.end_line,
                     end_column: l.position.end_column,
-                    context: format!("{before}{secret}{after}"),
+                    context: [before, secret, after].concat(),
                     via: l.via.as_deref(),
                     commit: l.commit.as_deref(),
                 }

@@ -130,13 +130,16 @@ impl<'a> ContextView<'a> {
         let key = (loc.path.as_str(), loc.position.line);
         let first = self.on_line.partition_point(|&(p, l, _, _)| (p, l) < key);
         let entries = &self.on_line[first..];
-        let entries = &entries[..entries.partition_point(|&(p, l, _, _)| (p, l) == key)];
+        let entries = &entries[..entries.iter().take_while(|&&(p, l, _, _)| (p, l) == key).count()];
         if !entries.is_empty() {
-            let mut pieces: Vec<String> = entries
+            // Borrowed from the secrets unless they are not UTF-8.
+            let mut pieces: Vec<std::borrow::Cow<'_, str>> = entries
                 .iter()
                 .filter_map(|&(_, _, fi, i)| {
-                    let text = crate::finding::lossy(self.report.findings[fi as usize].secret.expose());
-                    text.split('\n').nth(i as usize).map(|p| p.trim().to_string())
+                    match crate::finding::lossy(self.report.findings[fi as usize].secret.expose()) {
+                        std::borrow::Cow::Borrowed(t) => line_piece(t, i).map(std::borrow::Cow::Borrowed),
+                        std::borrow::Cow::Owned(t) => line_piece(&t, i).map(|p| std::borrow::Cow::Owned(p.to_string())),
+                    }
                 })
                 .filter(|p| !p.is_empty())
                 .collect();
@@ -144,11 +147,11 @@ impl<'a> ContextView<'a> {
             pieces.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
             pieces.dedup();
             for s in &pieces {
-                if before.contains(s.as_str()) {
-                    before = before.replace(s.as_str(), &redact(s));
+                if before.contains(s.as_ref()) {
+                    before = before.replace(s.as_ref(), &redact(s));
                 }
-                if after.contains(s.as_str()) {
-                    after = after.replace(s.as_str(), &redact(s));
+                if after.contains(s.as_ref()) {
+                    after = after.replace(s.as_ref(), &redact(s));
                 }
             }
         }
@@ -158,6 +161,11 @@ impl<'a> ContextView<'a> {
         }
         (before, shown_part(c.secret(), self.opts), after)
     }
+}
+
+/// Line `i` of a secret, trimmed.
+fn line_piece(secret: &str, i: u32) -> Option<&str> {
+    secret.split('\n').nth(i as usize).map(str::trim)
 }
 
 /// `s` with every run of 24 or more base64, hex or percent-encoding characters redacted.
@@ -186,7 +194,7 @@ fn redact_encoded(s: &str) -> String {
 /// A location's context line as shown, in one piece (see `ContextView::parts`).
 pub fn context_line(contexts: &ContextView<'_>, loc: &Location) -> String {
     let (before, secret, after) = contexts.parts(loc);
-    format!("{before}{secret}{after}")
+    [before, secret, after].concat()
 }
 
 /// For CI reporters: where a git location came from and what history knows about its secret,
