@@ -245,15 +245,7 @@ fn write_plain(out: &mut Vec<u8>, f: &JsonFinding<'_>) -> bool {
     text(out, NEXT, "confidence", f.confidence);
     text(out, NEXT, "severity", f.severity);
     field(out, NEXT, "tags");
-    if f.tags.is_empty() {
-        out.extend_from_slice(b"[]");
-    } else {
-        for (i, t) in f.tags.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"[\n        " } else { b",\n        " });
-            json_str(out, t);
-        }
-        out.extend_from_slice(b"\n      ]");
-    }
+    array(out, f.tags, |out, t| json_str(out, t));
     text(out, NEXT, "fingerprint", f.fingerprint);
     text(out, NEXT, "secret", &f.secret);
     field(out, NEXT, "secret_redacted");
@@ -262,25 +254,32 @@ fn write_plain(out: &mut Vec<u8>, f: &JsonFinding<'_>) -> bool {
     // `serde_json`'s float format (`3.0`, not `3`).
     serde_json::to_writer(&mut *out, &f.entropy).expect("a Vec takes every write");
     field(out, NEXT, "locations");
-    if f.locations.is_empty() {
-        out.extend_from_slice(b"[]");
-    } else {
-        for (i, l) in f.locations.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"[\n        " } else { b",\n        " });
-            const KEY: &str = "{\n          ";
-            const NEXT: &str = ",\n          ";
-            text(out, KEY, "path", l.path);
-            number(out, NEXT, "line", l.line);
-            number(out, NEXT, "column", l.column);
-            number(out, NEXT, "end_line", l.end_line);
-            number(out, NEXT, "end_column", l.end_column);
-            text(out, NEXT, "context", &l.context);
-            out.extend_from_slice(b"\n        }");
-        }
-        out.extend_from_slice(b"\n      ]");
-    }
+    array(out, &f.locations, |out, l| {
+        const KEY: &str = "{\n          ";
+        const NEXT: &str = ",\n          ";
+        text(out, KEY, "path", l.path);
+        number(out, NEXT, "line", l.line);
+        number(out, NEXT, "column", l.column);
+        number(out, NEXT, "end_line", l.end_line);
+        number(out, NEXT, "end_column", l.end_column);
+        text(out, NEXT, "context", &l.context);
+        out.extend_from_slice(b"\n        }");
+    });
     out.extend_from_slice(b"\n    }");
     true
+}
+
+/// A finding's array field's value (`items`, each written by `item`), as `write_plain` prints it.
+fn array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
+    if items.is_empty() {
+        out.extend_from_slice(b"[]");
+        return;
+    }
+    for (i, x) in items.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"[\n        " } else { b",\n        " });
+        item(out, x);
+    }
+    out.extend_from_slice(b"\n      ]");
 }
 
 /// `s` as a JSON string, escaped as `serde_json` escapes it.
