@@ -76,9 +76,17 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
         path: cfg.rules.origin.clone(),
         message: p.0,
     }));
-    findings.retain(|f| f.confidence >= cfg.min_confidence);
+    // What is not reported stays known, so that its secrets are redacted in the context lines
+    // of what is (a baselined secret beside a reported one on the same line).
+    let mut withheld = Vec::new();
+    if findings.iter().any(|f| f.confidence < cfg.min_confidence) {
+        (findings, withheld) = findings.into_iter().partition(|f| f.confidence >= cfg.min_confidence);
+    }
     if let Some(history) = history {
         annotate_history(&mut findings, &history, &cfg.rules);
+    }
+    if cfg.suppress.is_active() {
+        withheld.extend(findings.iter().cloned());
     }
     let suppression = crate::baseline::apply(cfg, &mut findings);
     Ok(Report {
@@ -89,6 +97,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Report, UserError> {
         git: git_stats,
         staged: matches!(cfg.git, Some(GitMode::Staged)),
         suppression,
+        withheld,
         rules: Some(cfg.rules.clone()),
     })
 }

@@ -54,7 +54,7 @@ pub struct Suppression {
 }
 
 impl Suppression {
-    fn is_active(&self) -> bool {
+    pub fn is_active(&self) -> bool {
         self.baseline.is_some() || self.write.is_some() || self.ignore.is_some()
     }
 }

@@ -31,6 +31,10 @@ pub struct Report {
     pub staged: bool,
     /// What the baseline and ignore file suppressed.
     pub suppression: crate::baseline::Outcome,
+    /// Findings not reported (under `--min-confidence`, or suppressed by the baseline or the
+    /// ignore file; possibly reported ones too): kept so that their secrets are redacted in the
+    /// context lines of the findings that are.
+    pub withheld: Vec<Finding>,
     /// The rules the scan ran with: reporters that describe rules (SARIF) look up references
     /// and confidence here. `None` when a report is built by hand.
     pub rules: Option<std::sync::Arc<crate::rules::Ruleset>>,
@@ -100,7 +104,8 @@ impl<'a> ContextView<'a> {
         let mut on_line: Vec<(&'a str, usize, u32, u32)> = Vec::new();
         let mut encoded_lines = HashSet::new();
         if !opts.show_secrets {
-            for (fi, f) in report.findings.iter().enumerate() {
+            // Withheld findings' secrets too: numbered after the reported ones (see `secret`).
+            for (fi, f) in report.findings.iter().chain(&report.withheld).enumerate() {
                 let lines = f.secret.expose().iter().filter(|&&b| b == b'\n').count() + 1;
                 for loc in &f.locations {
                     if loc.via.as_ref().is_some_and(|v| !v.encoding.is_empty()) {
@@ -122,6 +127,17 @@ impl<'a> ContextView<'a> {
         }
     }
 
+    /// The secret of finding `fi` as `new` numbered them: the reported findings, then the
+    /// withheld ones.
+    fn secret(&self, fi: u32) -> &'a [u8] {
+        let fi = fi as usize;
+        let n = self.report.findings.len();
+        match fi < n {
+            true => self.report.findings[fi].secret.expose(),
+            false => self.report.withheld[fi - n].secret.expose(),
+        }
+    }
+
     /// The context of `loc`, split so that reporters can colour the secret part.
     pub fn parts(&self, loc: &Location) -> (String, String, String) {
         let c = &loc.context.0;
@@ -135,11 +151,9 @@ impl<'a> ContextView<'a> {
             // Borrowed from the secrets unless they are not UTF-8.
             let mut pieces: Vec<std::borrow::Cow<'_, str>> = entries
                 .iter()
-                .filter_map(|&(_, _, fi, i)| {
-                    match crate::finding::lossy(self.report.findings[fi as usize].secret.expose()) {
-                        std::borrow::Cow::Borrowed(t) => line_piece(t, i).map(std::borrow::Cow::Borrowed),
-                        std::borrow::Cow::Owned(t) => line_piece(&t, i).map(|p| std::borrow::Cow::Owned(p.to_string())),
-                    }
+                .filter_map(|&(_, _, fi, i)| match crate::finding::lossy(self.secret(fi)) {
+                    std::borrow::Cow::Borrowed(t) => line_piece(t, i).map(std::borrow::Cow::Borrowed),
+                    std::borrow::Cow::Owned(t) => line_piece(&t, i).map(|p| std::borrow::Cow::Owned(p.to_string())),
                 })
                 .filter(|p| !p.is_empty())
                 .collect();

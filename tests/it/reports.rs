@@ -119,6 +119,46 @@ fn default_output_never_contains_a_full_secret() {
     }
 }
 
+/// A secret that is not reported (under `--min-confidence`, or in the baseline) is still
+/// redacted in the context line of a reported secret beside it.
+#[test]
+fn unreported_secrets_are_redacted_in_the_contexts_of_reported_ones() {
+    let tree = Tree::new();
+    let aws = fake::aws_key_id(7);
+    let generic = fake::base62(18, 8);
+    let both = format!("const k = \"{aws}\"; const db_password = \"{generic}\";\n");
+    tree.write("src/app.js", &both);
+    for format in ["text", "json", "jsonl", "sarif", "csv", "junit"] {
+        // The generic rule's finding is low-confidence: dropped by the filter.
+        let out = scan(&tree, &["--format", format, "--min-confidence", "medium"]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(all.contains("aws-access-key-id"), "--format {format}:\n{all}");
+        assert!(!all.contains("generic-secret-assignment"), "--format {format}:\n{all}");
+        assert!(
+            !all.contains(&generic) && !all.contains(&aws),
+            "--format {format} shows a secret:\n{all}"
+        );
+    }
+    // The password is known (in the baseline); the AWS key beside it is new.
+    tree.write("src/app.js", format!("const db_password = \"{generic}\";\n"));
+    let baseline = tree.path().join("known.jsonl");
+    let written = scan(&tree, &["--exit-zero", "--write-baseline", baseline.to_str().unwrap()]);
+    assert_eq!(code(&written), 0, "{}", stderr(&written));
+    tree.write("src/app.js", &both);
+    let out = scan(&tree, &["--format", "text", "--baseline", baseline.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains("aws-access-key-id") && !all.contains("generic-secret-assignment"),
+        "{all}"
+    );
+    assert!(
+        !all.contains(&generic) && !all.contains(&aws),
+        "a baselined secret is shown:\n{all}"
+    );
+}
+
 #[test]
 fn show_secrets_shows_every_secret_in_full() {
     let (tree, secrets) = fixture_tree();
