@@ -1,5 +1,7 @@
 //! The keyword automaton: one ASCII-case-insensitive Aho-Corasick automaton over every rule
 //! keyword, searched with overlapping semantics so that a keyword inside another still counts.
+//! For a tree whose keywords all have three bytes or more (the built-in ones do), a trigram
+//! filter (`Grams`) gives the same hits in the same order for fewer instructions.
 //!
 //! The search loop walks the automaton's transitions directly (`Automaton::next_state`) rather
 //! than through `find_overlapping_iter`, and walks long inputs in four pieces side by side:
@@ -9,10 +11,12 @@
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, nfa, Anchored, MatchKind};
 
-/// The automaton, in the form that suits the input: a DFA (fast to search, ~3 ms to build)
-/// for trees, a contiguous NFA (quick to build) for a few small blobs.
+/// The automaton, in the form that suits the input: for trees a trigram filter (`Grams`) when
+/// the keywords allow one, else a DFA (fast to search, ~3 ms to build); a contiguous NFA (quick
+/// to build) for a few small blobs.
 #[derive(Debug)]
 pub enum KeywordAutomaton {
+    Grams(Grams),
     Dfa(dfa::DFA),
     Nfa(nfa::contiguous::NFA),
 }
@@ -29,6 +33,8 @@ impl KeywordAutomaton {
                     .build(keywords)
                     .expect("keyword automaton from plain strings"),
             )
+        } else if let Some(g) = Grams::new(keywords) {
+            KeywordAutomaton::Grams(g)
         } else {
             KeywordAutomaton::Dfa(
                 dfa::Builder::new()
@@ -45,9 +51,146 @@ impl KeywordAutomaton {
     /// overlapping ones included, in order of their end.
     pub fn for_each_hit(&self, hay: &[u8], f: impl FnMut(usize, usize, usize)) {
         match self {
+            KeywordAutomaton::Grams(g) => g.for_each_hit(hay, f),
             KeywordAutomaton::Dfa(a) => hits(a, hay, f),
             KeywordAutomaton::Nfa(a) => hits(a, hay, f),
         }
+    }
+}
+
+/// The keywords by their first three bytes, and a bit set of those three bytes' hash: a keyword
+/// can start only where the set has the hash of the next three bytes. In source text that is
+/// ~2% of positions (the built-in keywords, a 39 MB tree of crate sources), and the test costs a
+/// few independent instructions per byte where a DFA walk waits for one table lookup after
+/// another (on a machine whose L2 cache does not hold the DFA's table, ~40% of a real tree's
+/// scan). Only for keywords of three bytes or more, none of whose first three bytes are shared
+/// by more than `MAX_BUCKET` keywords (a position then costs at most that many comparisons).
+#[derive(Debug)]
+pub struct Grams {
+    /// Bit `slot(key)` set for the key of every keyword.
+    bits: Box<[u64; WORDS]>,
+    /// (key, keyword index) of every keyword, by bucket (`slot(key) % BUCKETS`), then key,
+    /// then index.
+    entries: Vec<(u32, u32)>,
+    /// Each bucket's first entry and number of entries.
+    buckets: Box<[(u16, u16); BUCKETS]>,
+    keywords: Vec<Vec<u8>>,
+}
+
+/// Most keywords that may share their first three bytes (as `fold` sees them).
+const MAX_BUCKET: usize = 16;
+/// log2 of the bit set's size: 64 Ki bits, 8 KiB, which stays in the L1 cache.
+const SLOT_BITS: u32 = 16;
+const WORDS: usize = 1 << (SLOT_BITS - 6);
+/// Buckets of the keywords' table (4 KiB): a candidate position looks at one.
+const BUCKETS: usize = 1024;
+
+/// Three bytes folded (`| 0x20`, which maps both cases of an ASCII letter to the lower one, and
+/// may map other bytes together: then a position is compared for nothing, never missed).
+#[inline(always)]
+fn fold(b0: u8, b1: u8, b2: u8) -> u32 {
+    u32::from(b0 | 0x20) | u32::from(b1 | 0x20) << 8 | u32::from(b2 | 0x20) << 16
+}
+
+#[inline(always)]
+fn slot(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> (32 - SLOT_BITS)) as usize
+}
+
+impl Grams {
+    /// `None` when a keyword is shorter than three bytes or too many share their first three.
+    pub fn new(keywords: &[String]) -> Option<Grams> {
+        if keywords.iter().any(|k| k.len() < 3) || keywords.len() > usize::from(u16::MAX) {
+            return None;
+        }
+        let mut entries: Vec<(u32, u32)> = keywords
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let b = k.as_bytes();
+                (fold(b[0], b[1], b[2]), i as u32)
+            })
+            .collect();
+        entries.sort_unstable_by_key(|&(key, i)| (slot(key) % BUCKETS, key, i));
+        let mut bits = Box::new([0u64; WORDS]);
+        let mut buckets = Box::new([(0u16, 0u16); BUCKETS]);
+        let mut run = 0;
+        for (i, &(key, _)) in entries.iter().enumerate() {
+            run = if i > 0 && entries[i - 1].0 == key { run + 1 } else { 1 };
+            if run > MAX_BUCKET {
+                return None;
+            }
+            let s = slot(key);
+            bits[s >> 6] |= 1 << (s & 63);
+            let b = &mut buckets[s % BUCKETS];
+            if b.1 == 0 {
+                b.0 = i as u16;
+            }
+            b.1 += 1;
+        }
+        let keywords = keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
+        Some(Grams {
+            bits,
+            entries,
+            buckets,
+            keywords,
+        })
+    }
+
+    /// `KeywordAutomaton::for_each_hit`: the same hits, in the same order (by end, then by
+    /// start, then by keyword index, as the automaton's overlapping search reports them).
+    fn for_each_hit(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        let mut i = 0;
+        while let Some(at) = self.next_candidate(hay, i) {
+            let b = &hay[at..];
+            let key = fold(b[0], b[1], b[2]);
+            let (first, n) = self.buckets[slot(key) % BUCKETS];
+            let first = usize::from(first);
+            for &(k, p) in &self.entries[first..first + usize::from(n)] {
+                if k != key {
+                    continue;
+                }
+                let kw = &self.keywords[p as usize];
+                if b.len() >= kw.len() && b[..kw.len()].eq_ignore_ascii_case(kw) {
+                    found.push((at + kw.len(), at, p as usize));
+                }
+            }
+            i = at + 1;
+        }
+        found.sort_unstable();
+        for (e, s, p) in found {
+            f(p, s, e);
+        }
+    }
+
+    /// Whether a keyword's first three bytes may be `key`.
+    #[inline(always)]
+    fn may_start(&self, key: u32) -> bool {
+        let s = slot(key);
+        self.bits[s >> 6] & (1 << (s & 63)) != 0
+    }
+
+    /// The first position from `i` on where a keyword may start. Eight bytes are read at a
+    /// time and the six trigrams starting in them tested from that one load.
+    #[inline]
+    fn next_candidate(&self, hay: &[u8], mut i: usize) -> Option<usize> {
+        while i + 8 <= hay.len() {
+            let w = u64::from_le_bytes(hay[i..i + 8].try_into().expect("eight bytes")) | 0x2020_2020_2020_2020;
+            for k in 0..6 {
+                if self.may_start((w >> (8 * k)) as u32 & 0xFF_FFFF) {
+                    return Some(i + k);
+                }
+            }
+            i += 6;
+        }
+        while i + 3 <= hay.len() {
+            if self.may_start(fold(hay[i], hay[i + 1], hay[i + 2])) {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
     }
 }
 
@@ -198,5 +341,140 @@ mod tests {
                 assert_eq!(got, want, "extra = {extra}, small = {small}");
             }
         }
+    }
+
+    /// A tiny deterministic generator for the random tests.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// The trigram filter gives the crate's overlapping hits, in its order, on random text
+    /// made of keyword pieces in either case, bytes that `fold` confuses (`@` and `` ` ``, `[`
+    /// and `{`) and bytes outside ASCII; keywords share prefixes, contain one another and
+    /// end where another starts.
+    #[test]
+    fn trigram_filter_hits_equal_the_crates_overlapping_search() {
+        let keywords: Vec<String> = [
+            "key",
+            "keyword",
+            "api_key",
+            "apikey",
+            "eyj",
+            "token",
+            "tok",
+            "-----begin",
+            "@ab",
+            "`ab[",
+            "ghp_",
+            "hooks.slack.com/services",
+            "hooks.slack.com",
+            "secret",
+            "secretkey",
+            "ret",
+            "\u{e9}t\u{e9}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let ac = Grams::new(&keywords).expect("every keyword has three bytes");
+        let reference = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&keywords)
+            .unwrap();
+        let pieces: Vec<Vec<u8>> = keywords
+            .iter()
+            .flat_map(|k| {
+                let b = k.as_bytes();
+                [
+                    b.to_vec(),
+                    b.to_ascii_uppercase(),
+                    b[..b.len() - 1].to_vec(),
+                    b[1..].to_vec(),
+                ]
+            })
+            .chain(
+                ["@AB", "`AB{", "[", "{", "@", "`", " ", "\n", "x"]
+                    .iter()
+                    .map(|s| s.as_bytes().to_vec()),
+            )
+            .chain([vec![0xC3], vec![0xA9], vec![0xFF, 0x00]])
+            .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut total = 0;
+        for _ in 0..2000 {
+            let mut hay = Vec::new();
+            for _ in 0..(next(&mut state) % 40) {
+                hay.extend_from_slice(&pieces[(next(&mut state) % pieces.len() as u64) as usize]);
+            }
+            let want: Vec<(usize, usize, usize)> = reference
+                .find_overlapping_iter(&hay[..])
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            let mut got = Vec::new();
+            ac.for_each_hit(&hay, |p, s, e| got.push((p, s, e)));
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&hay));
+            total += want.len();
+        }
+        assert!(total > 10_000, "the test must see many hits, saw {total}");
+    }
+
+    /// The trigram filter is refused (and the DFA used) for a keyword under three bytes or more
+    /// than `MAX_BUCKET` keywords with the same first three bytes.
+    #[test]
+    fn trigram_filter_only_for_keywords_it_suits() {
+        let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(Grams::new(&words(&["key", "token"])).is_some());
+        assert!(Grams::new(&words(&["key", "ey"])).is_none());
+        let many: Vec<String> = (0..=MAX_BUCKET).map(|i| format!("pre{i}")).collect();
+        assert!(Grams::new(&many).is_none());
+        assert!(Grams::new(&many[..MAX_BUCKET]).is_some());
+        assert!(matches!(KeywordAutomaton::new(&many, false), KeywordAutomaton::Dfa(_)));
+        assert!(matches!(
+            KeywordAutomaton::new(&many[..MAX_BUCKET], false),
+            KeywordAutomaton::Grams(_)
+        ));
+    }
+
+    /// Keywords whose first three bytes differ but fall in one bucket of the table are each
+    /// found, and only where they are.
+    #[test]
+    fn trigram_filter_tells_apart_keywords_of_one_bucket() {
+        let mut by_bucket = std::collections::HashMap::new();
+        let mut pair = None;
+        'search: for a in b'a'..=b'z' {
+            for b in b'a'..=b'z' {
+                for c in b'a'..=b'z' {
+                    let key = fold(a, b, c);
+                    if let Some(other) = by_bucket.insert(slot(key) % BUCKETS, [a, b, c]) {
+                        pair = Some((other, [a, b, c]));
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let (x, y) = pair.expect("26^3 keys in 1024 buckets share some");
+        let (x, y) = (
+            String::from_utf8(x.to_vec()).unwrap(),
+            String::from_utf8(y.to_vec()).unwrap(),
+        );
+        let keywords = vec![format!("{x}_one"), format!("{y}_two"), y.clone()];
+        let ac = Grams::new(&keywords).unwrap();
+        let hay = format!("{x}_two {y}_one {}_ONE {y}_TWO {x}{y}", x.to_uppercase());
+        let mut got = Vec::new();
+        ac.for_each_hit(hay.as_bytes(), |p, s, e| got.push((p, s, e)));
+        let reference = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&keywords)
+            .unwrap();
+        let want: Vec<(usize, usize, usize)> = reference
+            .find_overlapping_iter(&hay)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.iter().filter(|h| h.0 == 0).count(), 1, "{x}_ONE only");
+        assert_eq!(got.iter().filter(|h| h.0 == 1).count(), 1, "{y}_TWO only");
     }
 }
