@@ -281,6 +281,7 @@ fn add_raw(layer: &mut Layer, raw: RawConfig, file: &str, text: &str, embedded: 
         embedded,
     };
     let mut seen = HashSet::new();
+    layer.rules.reserve(raw.rules.len());
     for spanned in raw.rules {
         let line = line_of(text, spanned.span().start);
         let table = spanned.into_inner();
@@ -391,7 +392,7 @@ fn build_rule(spec: &RuleSpec, src: &RuleSource) -> Result<Rule, ConfigError> {
         None => None,
     };
     let path = match &spec.path {
-        Some(p) => Some(pattern(p, src.embedded, &[]).map_err(|m| e("path", &m))?),
+        Some(p) => Some(Box::new(pattern(p, src.embedded, &[]).map_err(|m| e("path", &m))?)),
         None => None,
     };
     if regex.is_none() && path.is_none() {

@@ -190,7 +190,9 @@ pub struct Rule {
     pub regex: Option<LazyRegex>,
     pub secret_group: Option<usize>,
     pub entropy: Option<f64>,
-    pub path: Option<LazyRegex>,
+    /// Boxed: most rules have none, and an inline `LazyRegex` (512 bytes) would grow every
+    /// rule, so loading the rules would touch more memory (page faults are much of start-up).
+    pub path: Option<Box<LazyRegex>>,
     /// Offline structure check a match must pass.
     pub validate: Option<crate::scan::Validator>,
     pub allowlists: Vec<Allowlist>,
