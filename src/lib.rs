@@ -25,6 +25,8 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+#[cfg(test)]
+pub(crate) mod testrand;
 
 pub use commands::scan;
 pub use config::ScanConfig;

@@ -344,14 +344,6 @@ mod tests {
         }
     }
 
-    /// A tiny deterministic generator for the random tests.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
-
     /// The trigram filter gives the crate's overlapping hits, in its order, on random text
     /// made of keyword pieces in either case, bytes that `fold` confuses (`@` and `` ` ``, `[`
     /// and `{`) and bytes outside ASCII; keywords share prefixes, contain one another and
@@ -403,12 +395,12 @@ mod tests {
             )
             .chain([vec![0xC3], vec![0xA9], vec![0xFF, 0x00]])
             .collect();
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = crate::testrand::XorShift(0x9E37_79B9_7F4A_7C15);
         let mut total = 0;
         for _ in 0..2000 {
             let mut hay = Vec::new();
-            for _ in 0..(next(&mut state) % 40) {
-                hay.extend_from_slice(&pieces[(next(&mut state) % pieces.len() as u64) as usize]);
+            for _ in 0..rng.below(40) {
+                hay.extend_from_slice(&pieces[rng.below(pieces.len())]);
             }
             let want: Vec<(usize, usize, usize)> = reference
                 .find_overlapping_iter(&hay[..])

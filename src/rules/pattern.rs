@@ -1703,14 +1703,11 @@ mod tests {
 
     /// Random haystacks (xorshift from a fixed seed): pieces, and now and then a run of `a`s
     /// long enough to cross a bound.
-    struct Hays(u64);
+    struct Hays(crate::testrand::XorShift);
 
     impl Hays {
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
+            self.0.next_u64()
         }
 
         /// Under `max` bytes; one element in `run_every` is a run of 1 to `run_max` `a`s.
@@ -1786,7 +1783,7 @@ mod tests {
             b"ab0",
             b"a",
         ];
-        let mut hays = Hays(0x2545_f491_4f6c_dd1d);
+        let mut hays = Hays(crate::testrand::XorShift(0x2545_f491_4f6c_dd1d));
         let mut relaxed_matches = 0;
         let mut fallbacks = 0usize;
         let mut run_fallbacks = 0usize;
@@ -1973,7 +1970,7 @@ mod tests {
             b"\"tk_a",
             b" tk_ab0;",
         ];
-        let mut hays = Hays(0x9e37_79b9_7f4a_7c15);
+        let mut hays = Hays(crate::testrand::XorShift(0x9e37_79b9_7f4a_7c15));
         let mut located = 0;
         for pattern in patterns {
             let lazy = LazyRegex::new(pattern).unwrap();
@@ -2150,13 +2147,8 @@ mod tests {
             "a", "A", "b", "B", "c", "C", "d", "D", "x", "X", "y", "*", "#", "1", "2", "…", " ", "example", "EXAMPLE",
             "ExAmPlE", "exampl", "xx", "yy", "aBC", "ade", "fF",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testrand::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         for small_input in [false, true] {
             for (i, p) in sources.iter().enumerate() {
                 let patterns = [LazyRegex::new(p).unwrap()];

@@ -843,13 +843,8 @@ mod tests {
         let base_hits = scanner.keyword_hits(&base);
         assert!(base_hits.len() > 100, "the test text must be dense with keywords");
         // Deterministic pseudo-random numbers (no dependency needed for a test).
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n.max(1) as u64) as usize
-        };
+        let mut rng = crate::testrand::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         let pieces: [&[u8]; 6] = [b"pass", b"word", b"PASSWORD=", b"api_key", b"tok", b"\nsecret: "];
         for _ in 0..300 {
             let mut target = Vec::new();

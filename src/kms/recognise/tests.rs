@@ -123,15 +123,8 @@ fn mutation_table_verdicts() {
     // Random look-alikes: `AQICAHh` + 240 random base64 characters, several seeds.
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for seed in 1..20u64 {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let tail: String = (0..240)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                ALPHA[(x % 64) as usize] as char
-            })
-            .collect();
+        let mut rng = crate::testrand::XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let tail: String = (0..240).map(|_| ALPHA[rng.below(64)] as char).collect();
         let v = format!("AQICAHh{tail}");
         assert_eq!(kind(&v), Some("not-a-valid-ciphertext"), "seed {seed}");
         assert!(!is_recognised_ciphertext(v.as_bytes()));
