@@ -249,6 +249,18 @@ pub struct Ruleset {
     /// Per rule: lines around a keyword hit its regex must see, `None` = the whole blob;
     /// computed on first use (it needs the parsed pattern).
     window_lines: Vec<OnceLock<Option<usize>>>,
+    /// Per rule: where its matches start (see `pattern::Starts`), computed on first use.
+    starts: Vec<OnceLock<Option<RuleStarts>>>,
+}
+
+/// Where a rule's matches start, in the terms of a scan (see `pattern::Starts`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RuleStarts {
+    /// At a hit of a keyword pattern less one of its distances: (keyword pattern, distances)
+    /// for each keyword a match can start from.
+    Keywords(Vec<(usize, Box<[u32]>)>),
+    /// Where lines start.
+    Lines,
 }
 
 impl Ruleset {
@@ -259,6 +271,7 @@ impl Ruleset {
         let mut always_rules = Vec::new();
         let mut path_only_rules = Vec::new();
         let window_lines = rules.iter().map(|_| OnceLock::new()).collect();
+        let starts = rules.iter().map(|_| OnceLock::new()).collect();
         for rule in &mut rules {
             if let Some(re) = rule.regex.as_mut() {
                 re.whole_files = rule.keywords.is_empty();
@@ -304,6 +317,7 @@ impl Ruleset {
             always_rules,
             path_only_rules,
             window_lines,
+            starts,
         }
     }
 
@@ -425,6 +439,44 @@ impl Ruleset {
     /// Lines around a keyword hit that rule `i`'s regex must see; `None` = the whole blob.
     pub fn window_lines(&self, i: usize) -> Option<usize> {
         *self.window_lines[i].get_or_init(|| rule_window(&self.rules[i]))
+    }
+
+    /// Where rule `i`'s matches start, when that is known (it needs the parsed pattern).
+    pub fn starts(&self, i: usize) -> Option<&RuleStarts> {
+        self.starts[i].get_or_init(|| self.rule_starts(i)).as_ref()
+    }
+
+    /// The distances before a hit of keyword `pattern` at which rule `i`'s matches can start,
+    /// when its matches start at keyword hits.
+    #[inline]
+    pub fn keyword_starts(&self, i: usize, pattern: usize) -> Option<&[u32]> {
+        match self.starts(i)? {
+            RuleStarts::Keywords(by_keyword) => by_keyword.iter().find(|(p, _)| *p == pattern).map(|(_, d)| &d[..]),
+            RuleStarts::Lines => None,
+        }
+    }
+
+    fn rule_starts(&self, i: usize) -> Option<RuleStarts> {
+        let rule = &self.rules[i];
+        if rule.skip_report || rule.keywords.is_empty() {
+            return None;
+        }
+        match rule.regex.as_ref()?.starts()? {
+            pattern::Starts::Lines => Some(RuleStarts::Lines),
+            pattern::Starts::Keywords(by_keyword) => {
+                let mut out = Vec::new();
+                for (kw, ds) in by_keyword {
+                    // Every keyword of a rule is a pattern of the keyword search; if one were
+                    // not, its hits would not be reported and its matches would be missed.
+                    let p = (0..self.keywords.len()).find(|&p| {
+                        self.keywords[p].as_bytes().eq_ignore_ascii_case(kw)
+                            && self.keyword_rules[p].contains(&(i as u32))
+                    })?;
+                    out.push((p, ds.clone().into_boxed_slice()));
+                }
+                Some(RuleStarts::Keywords(out))
+            }
+        }
     }
 
     /// Finds a rule by id.

@@ -44,6 +44,43 @@ struct Info {
     /// Literals one of which every match holds, worth looking for before a search (see
     /// `LazyRegex::with_keywords`).
     required: Option<Vec<Vec<u8>>>,
+    /// Where every match starts, when the keyword search or the line breaks tell.
+    starts: Option<Starts>,
+}
+
+/// Where every match of a pattern starts, known before it is searched: the search can then be
+/// anchored searches at those places instead of one unanchored search of the text. An anchored
+/// search reads from its start until it can no longer match, and finds the match's start
+/// without reading backwards; its lazy DFA builds no states for "a match could also start
+/// here" (on the 5,000-file tree the unanchored generic rules built most of their states that
+/// way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Starts {
+    /// Every match starts `d` bytes before an occurrence of one of the rule's keywords (ASCII
+    /// case aside): the keywords (lowercased) with their distances `d`. Every match begins
+    /// with one of a few strings (`(?i)(?:password|auth[_.-]?token|...)`: `password`,
+    /// `auth_token`, `authtoken`, ...), each of which holds a keyword at a fixed place in it
+    /// (`token` 5 and 4 bytes in).
+    Keywords(Vec<(Vec<u8>, Vec<u32>)>),
+    /// Every match starts where a line does (`^` in multi-line mode): at the start of the text,
+    /// after `\n`, or after a `\r` not followed by `\n` (the CRLF mode rules are parsed in).
+    Lines,
+}
+
+impl Starts {
+    /// Where a match may start in `hay` (ascending), for `Starts::Lines`.
+    pub fn line_starts(hay: &[u8], out: &mut Vec<usize>) {
+        if hay.is_empty() {
+            return;
+        }
+        out.push(0);
+        for p in memchr::memchr2_iter(b'\n', b'\r', hay) {
+            let next = p + 1;
+            if next < hay.len() && (hay[p] == b'\n' || hay[next] != b'\n') {
+                out.push(next);
+            }
+        }
+    }
 }
 
 /// Where a pattern's one capture group lies in a match, found without a capture engine.
@@ -708,6 +745,63 @@ impl LazyRegex {
         Ok(())
     }
 
+    /// Where every match starts, when that is known before searching (see `Starts`).
+    pub fn starts(&self) -> Option<&Starts> {
+        self.info().ok()?.starts.as_ref()
+    }
+
+    /// `each_captures` for a text in which every match starts at one of `starts` (ascending;
+    /// see `Starts`): an anchored search at each, skipping those inside the last match. The
+    /// first place with a match is where the leftmost match starts, and an anchored search
+    /// there prefers what the unanchored one does, so the matches are the same.
+    pub fn each_captures_from(
+        &self,
+        hay: &[u8],
+        starts: &[usize],
+        mut f: impl FnMut(&[Option<Span>]),
+    ) -> Result<(), String> {
+        let re = self.get().map_err(str::to_string)?;
+        let info = self.info()?;
+        let direct = re.groups() == 0 || info.locator.is_some();
+        let mut spans = Vec::new();
+        let mut next = 0;
+        for &at in starts {
+            if at < next || at >= hay.len() {
+                continue;
+            }
+            spans.clear();
+            if direct {
+                let Some(m) = re.find_anchored(hay, at) else { continue };
+                spans.push(Some(m));
+                if let Some(loc) = &info.locator {
+                    spans.push(Some(loc.group(hay, m)));
+                }
+            } else if !re.captures_anchored(hay, at, &mut spans) {
+                continue;
+            }
+            if let Some(relaxed) = &info.relaxed {
+                let m = spans[0].expect("group 0 always matches");
+                let within = relaxed
+                    .bounds
+                    .iter()
+                    .all(|&(g, min, max)| spans[g].is_none_or(|c| min <= c.len() && c.len() <= max))
+                    && relaxed.runs.iter().all(|r| r.holds(&hay[m.range()]));
+                // A relaxed match at `at` that breaks a bound: the written pattern's match
+                // there, if any (see `each_captures`).
+                if !within {
+                    spans.clear();
+                    if !self.strict()?.captures_anchored(hay, at, &mut spans) {
+                        continue;
+                    }
+                }
+            }
+            f(&spans);
+            // Patterns with known starts never match empty (`match_starts`).
+            next = spans[0].expect("group 0 always matches").end.max(at + 1);
+        }
+        Ok(())
+    }
+
     /// Finders of literals, ASCII-lowercased, one of which every match holds in some ASCII
     /// case: text whose lowercased form holds none of them has no match. `None` when no such
     /// literals are known or worth looking for (see `with_keywords`).
@@ -902,6 +996,7 @@ impl Info {
             // One-byte literals (`:`, `.`) are in most text; a set every keyword holds a
             // literal of is in all of it.
             required: required_any(hir, &keywords).filter(|set| shortest(set) >= 2 && tells(set, &keywords)),
+            starts: match_starts(hir, &keywords),
         };
         (info, relaxed_hir)
     }
@@ -1180,6 +1275,127 @@ fn folded_choices(h: &Hir) -> Option<Vec<Vec<u8>>> {
             (bytes.len() <= MAX_CLASS_CHOICES).then(|| bytes.into_iter().map(|b| vec![b]).collect())
         }
         _ => None,
+    }
+}
+
+/// Most strings `prefixes` spells out.
+const MAX_PREFIXES: usize = 64;
+
+/// Where every match of `hir` starts (see `Starts`): at a keyword hit less a fixed distance,
+/// when every string a match can begin with holds one of `keywords` (lowercased), or at a line
+/// start when the pattern begins with `^`. `None` when neither is known, or the pattern can
+/// match empty.
+fn match_starts(hir: &Hir, keywords: &[&[u8]]) -> Option<Starts> {
+    if hir.properties().minimum_len().is_none_or(|n| n == 0) {
+        return None;
+    }
+    if starts_at_line(hir) {
+        return Some(Starts::Lines);
+    }
+    let (strings, _) = prefixes(hir)?;
+    let mut out: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
+    for s in &strings {
+        // The keyword that starts first in the string: the keyword search reports every
+        // occurrence, so it reports this one.
+        let (k, d) = (0..s.len()).find_map(|d| {
+            keywords
+                .iter()
+                .find(|k| !k.is_empty() && s[d..].starts_with(k))
+                .map(|k| (*k, d))
+        })?;
+        let d = u32::try_from(d).ok()?;
+        match out.iter_mut().find(|(kw, _)| kw == k) {
+            Some((_, ds)) => ds.push(d),
+            None => out.push((k.to_vec(), vec![d])),
+        }
+    }
+    for (_, ds) in &mut out {
+        ds.sort_unstable();
+        ds.dedup();
+    }
+    out.sort_unstable();
+    (!out.is_empty()).then_some(Starts::Keywords(out))
+}
+
+/// Whether every match of `hir` starts where a line does: it begins with `^` (any mode) or
+/// `\A`, possibly inside groups, or each of its alternatives does.
+fn starts_at_line(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(look) => matches!(look, Look::Start | Look::StartLF | Look::StartCRLF),
+        HirKind::Capture(c) => starts_at_line(&c.sub),
+        HirKind::Concat(items) => items.first().is_some_and(starts_at_line),
+        HirKind::Alternation(alts) => alts.iter().all(starts_at_line),
+        HirKind::Repetition(r) => r.min >= 1 && starts_at_line(&r.sub),
+        _ => false,
+    }
+}
+
+/// Strings (ASCII-lowercased) one of which every match of `hir` begins with, ASCII case
+/// aside; `true` with them when every match is exactly one of them (what follows `hir` can
+/// then be appended). Literals and classes of a few bytes are spelled out, alternations give
+/// their branches' strings, optional items both ways; anything else ends the strings. `None`
+/// when there would be more than `MAX_PREFIXES`.
+fn prefixes(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
+    let unknown = || Some((vec![Vec::new()], false));
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some((vec![Vec::new()], true)),
+        HirKind::Literal(_) | HirKind::Class(_) => match folded_choices(hir) {
+            Some(choices) => Some((choices, true)),
+            None => unknown(),
+        },
+        HirKind::Capture(c) => prefixes(&c.sub),
+        HirKind::Repetition(r) => match (r.min, r.max) {
+            (1, Some(1)) => prefixes(&r.sub),
+            (0, Some(1)) => {
+                let (mut strings, complete) = prefixes(&r.sub)?;
+                if !complete {
+                    return unknown();
+                }
+                strings.push(Vec::new());
+                strings.sort_unstable();
+                strings.dedup();
+                Some((strings, true))
+            }
+            // Skipped, or repeated some number of times: only the first time is known.
+            (0, _) => unknown(),
+            _ => prefixes(&r.sub).map(|(strings, _)| (strings, false)),
+        },
+        HirKind::Concat(items) => {
+            let mut acc: Vec<Vec<u8>> = vec![Vec::new()];
+            for item in items {
+                let Some((next, complete)) = prefixes(item) else {
+                    return Some((acc, false));
+                };
+                if acc.len() * next.len() > MAX_PREFIXES {
+                    return Some((acc, false));
+                }
+                acc = acc
+                    .iter()
+                    .flat_map(|a| next.iter().map(move |n| [a.as_slice(), n].concat()))
+                    .collect();
+                acc.sort_unstable();
+                acc.dedup();
+                if !complete {
+                    return Some((acc, false));
+                }
+            }
+            Some((acc, true))
+        }
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            let mut complete = true;
+            for a in alts {
+                let (strings, c) = prefixes(a)?;
+                complete &= c;
+                all.extend(strings);
+                if all.len() > MAX_PREFIXES {
+                    return None;
+                }
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some((all, complete))
+        }
     }
 }
 
@@ -1580,7 +1796,7 @@ fn max_newlines(h: &Hir) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{exact_literals, parse, required_any, tells, Edge, LazyRegex, Locator};
+    use super::{exact_literals, parse, required_any, tells, Edge, LazyRegex, Locator, Starts};
 
     #[test]
     fn newline_span_is_computed() {
@@ -2355,6 +2571,215 @@ mod tests {
                 let got = matchers.iter().any(|m| m.is_match(hay.as_bytes()));
                 assert_eq!(got, want, "{hay:?} small_input={small_input}");
             }
+        }
+    }
+
+    fn starts_of(pattern: &str, keywords: &[&str]) -> Option<Starts> {
+        let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+        LazyRegex::deferred(pattern)
+            .unwrap()
+            .with_keywords(&keywords)
+            .starts()
+            .cloned()
+    }
+
+    fn by_keyword(list: &[(&str, &[u32])]) -> Option<Starts> {
+        Some(Starts::Keywords(
+            list.iter()
+                .map(|(k, ds)| (k.as_bytes().to_vec(), ds.to_vec()))
+                .collect(),
+        ))
+    }
+
+    /// Where matches start: each string a match can begin with names the keyword that starts
+    /// first in it and how far in; alternations, optional items, small classes and either
+    /// ASCII case are spelled out, zero-width assertions skipped.
+    #[test]
+    fn match_starts_are_keyword_hits_less_a_fixed_distance() {
+        assert_eq!(
+            starts_of(
+                r#"(?i)(?:password|auth[_.-]?token|client[_.-]?secret)\s*=\s*"([^"]{8,})""#,
+                &["password", "token", "secret"]
+            ),
+            by_keyword(&[("password", &[0]), ("secret", &[6, 7]), ("token", &[4, 5])])
+        );
+        assert_eq!(
+            starts_of(r"\b(sk-(?:proj|None)-[A-Za-z0-9]{20})\b", &["sk-proj-", "sk-none-"]),
+            by_keyword(&[("sk-none-", &[0]), ("sk-proj-", &[0])])
+        );
+        assert_eq!(
+            starts_of(
+                r"https?://hooks\.slack\.com/services/T[A-Z0-9]+",
+                &["hooks.slack.com/services"]
+            ),
+            by_keyword(&[("hooks.slack.com/services", &[7, 8])])
+        );
+        // The keyword that starts first wins; a keyword past the end of what is spelled out
+        // does not count.
+        assert_eq!(
+            starts_of(r"(?:x|key)=tk_[a-z]+", &["tk_", "key="]),
+            by_keyword(&[("key=", &[0]), ("tk_", &[2])])
+        );
+        // Either case of a letter is one string.
+        assert_eq!(
+            starts_of(r"[Gg][Hh][Pp]_[A-Za-z0-9]{36}", &["ghp_"]),
+            by_keyword(&[("ghp_", &[0])])
+        );
+    }
+
+    /// No known starts when some match may begin without a keyword at a fixed place in it, or
+    /// the strings are too many to spell out, or the pattern can match empty.
+    #[test]
+    fn match_starts_are_refused_when_a_match_can_start_elsewhere() {
+        // `secretkey` holds no keyword: a match of it is found only in another keyword's window.
+        assert_eq!(
+            starts_of(r"(?i)(?:aws_?)?secret_?key=\S+", &["secret_key", "aws_secret"]),
+            None
+        );
+        // A run before the keyword: the distance is not fixed.
+        assert_eq!(starts_of(r"[a-z_]*token=\S+", &["token"]), None);
+        assert_eq!(starts_of(r"[a-z]{1,3}token=\S+", &["token"]), None);
+        // 8 x 8 x 8 strings before the keyword: more than are spelled out.
+        assert_eq!(starts_of(r"[a-h][a-h][a-h]token=\S+", &["token"]), None);
+        // Matches empty.
+        assert_eq!(starts_of(r"(?:token)?", &["token"]), None);
+        // No keywords.
+        assert_eq!(starts_of(r"tk_[a-z]{8}", &[]), None);
+    }
+
+    /// Patterns that begin with `^` in any mode (or every alternative of which does) start
+    /// where lines do; a pattern that may begin elsewhere does not.
+    #[test]
+    fn match_starts_at_lines_for_patterns_that_begin_with_a_line_start() {
+        assert_eq!(
+            starts_of(r"(?im)^[ \t]*password=(\S+)", &["password"]),
+            Some(Starts::Lines)
+        );
+        assert_eq!(starts_of(r"^(?:a|b)x|^c", &["x"]), Some(Starts::Lines));
+        assert_eq!(starts_of(r"\Atoken=\S+", &["token"]), Some(Starts::Lines));
+        // `^` or a byte: a match begins with `password` or `xpassword`.
+        assert_eq!(
+            starts_of(r"(?:^|x)password", &["password"]),
+            by_keyword(&[("password", &[0, 1])])
+        );
+        let mut at = Vec::new();
+        Starts::line_starts(b"a\nb\r\nc\rd\r\n", &mut at);
+        assert_eq!(at, [0, 2, 5, 7]);
+        at.clear();
+        Starts::line_starts(b"", &mut at);
+        assert!(at.is_empty());
+    }
+
+    /// Where `starts` says matches can start in `hay`, found as a scan finds them: every
+    /// occurrence of a keyword (ASCII case aside) less each of its distances, or every line
+    /// start.
+    fn candidates(hay: &[u8], starts: &Starts) -> Vec<usize> {
+        let mut out = Vec::new();
+        match starts {
+            Starts::Lines => Starts::line_starts(hay, &mut out),
+            Starts::Keywords(by_keyword) => {
+                for (kw, ds) in by_keyword {
+                    for at in 0..hay.len() {
+                        if hay[at..].len() >= kw.len() && hay[at..at + kw.len()].eq_ignore_ascii_case(kw) {
+                            out.extend(ds.iter().filter_map(|&d| at.checked_sub(d as usize)));
+                        }
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+            }
+        }
+        out
+    }
+
+    /// Anchored searches from where matches can start find exactly what the written pattern's
+    /// `captures_iter` finds: relaxed and strict patterns, groups a locator finds and groups
+    /// that need a capture search, keywords some distance into a match, and line starts after
+    /// `\n`, `\r\n` and a lone `\r`.
+    #[test]
+    fn anchored_searches_from_known_starts_find_what_the_written_pattern_finds() {
+        let patterns: [(&str, &[&str]); 6] = [
+            (
+                r#"(?i)(?:password|auth[_.-]?token|token|client[_.-]?secret)[ \t]{0,3}[=:][ \t]{0,3}["']([^"'\s]{4,70})["']"#,
+                &["password", "token", "secret"],
+            ),
+            (r"\b(tk_(?:live|test)_[a-z0-9]{3,66})\b", &["tk_live_", "tk_test_"]),
+            (
+                r#"(?m)^[ \t]*(?:export[ \t]+)?[a-z_]{0,10}?token[ \t]*=[ \t]*([^\s"']{3,})$"#,
+                &["token"],
+            ),
+            (r"https?://(?:www\.)?hook\.io/([a-z0-9]{4,20})", &["hook.io/"]),
+            (r"(?:x|key)=(tk_[a-z]{2,8})", &["tk_"]),
+            (r"(?i)(token|secret)=([a-z0-9]{3,10})", &["token", "secret"]),
+        ];
+        let pieces: [&[u8]; 46] = [
+            b"password",
+            b"PASSWORD",
+            b"auth_token",
+            b"auth-token",
+            b"AuthToken",
+            b"token",
+            b"Token",
+            b"client_secret",
+            b"clientSecret",
+            b"secret",
+            b"=",
+            b":",
+            b" ",
+            b"\t",
+            b"\"",
+            b"'",
+            b"tk_live_",
+            b"tk_test_",
+            b"tk_",
+            b"x=",
+            b"key=",
+            b"export ",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b"https://",
+            b"http://",
+            b"www.",
+            b"hook.io/",
+            b"ab0",
+            b"a",
+            b"=\"",
+            b"ab0ab\"",
+            b": '",
+            b"x9yz'",
+            b"=ab0a",
+            b"_ab0",
+            b"token = 'x9yz'",
+            b"auth_token: \"ab0ab\"",
+            b"clientSecret='x9yz'",
+            b"\ntoken=ab0",
+            b"\r\nexport ab_token = x9z\r",
+            b"https://www.hook.io/ab0a",
+            b"hook.io/x9yza",
+            b"key=tk_ab",
+            b"x=tk_live_ab0",
+        ];
+        let mut hays = Hays(crate::testrand::XorShift(0x9e37_79b9_7f4a_7c15));
+        for (pattern, keywords) in patterns {
+            let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+            let lazy = LazyRegex::deferred(pattern).unwrap().with_keywords(&keywords);
+            let starts = lazy
+                .starts()
+                .cloned()
+                .unwrap_or_else(|| panic!("{pattern}: no known starts"));
+            let written = written(pattern);
+            let mut matches = 0;
+            for _ in 0..2000 {
+                let hay = hays.hay(&pieces, 200, 10, 80);
+                let want: Vec<_> = written.captures_iter(&hay).map(|c| spans(&c)).collect();
+                let mut got = Vec::new();
+                lazy.each_captures_from(&hay, &candidates(&hay, &starts), |c| got.push(group_spans(c)))
+                    .unwrap();
+                assert_eq!(got, want, "{pattern} on {:?}", String::from_utf8_lossy(&hay));
+                matches += want.len();
+            }
+            assert!(matches > 100, "{pattern}: only {matches} matches");
         }
     }
 }

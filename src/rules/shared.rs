@@ -97,6 +97,13 @@ impl Shared {
             .map(|m| m.span())
     }
 
+    /// The match that starts at `at` exactly, if any.
+    pub fn find_anchored(&self, hay: &[u8], at: usize) -> Option<Span> {
+        let input = Input::new(hay).span(at..hay.len()).anchored(Anchored::Yes);
+        self.with(|re, s| re.search_with(&mut s.cache, &input))
+            .map(|m| m.span())
+    }
+
     /// The groups of every match in `hay`, left to right without overlaps (as
     /// `captures_iter`): `groups() + 1` spans per match, group 0 first.
     pub fn captures_all(&self, hay: &[u8], out: &mut Vec<Option<Span>>) {

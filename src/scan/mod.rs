@@ -25,12 +25,19 @@ pub use lines::{Context, Position};
 pub use trace::{inline_marker, CandidateTrace, RuleTrace};
 pub use validate::Validator;
 
-use crate::rules::{Candidate, Ruleset};
+use regex_automata::Span;
+
+use crate::rules::pattern::Starts;
+use crate::rules::{Candidate, RuleStarts, Ruleset};
 
 /// Markers that allow every match on their line, for leakseal and tools users migrate from.
 const SAME_LINE_MARKERS: [&str; 3] = ["leakseal:allow", "gitleaks:allow", "pragma: allowlist secret"];
 /// detect-secrets' marker that allows the *next* line.
 const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
+/// A window is searched from the places its matches can start while there is at most one
+/// per this many bytes of it, else by one unanchored search (an anchored search costs about
+/// what an unanchored one spends on this many bytes).
+const ANCHORED_SEARCH_BYTES: usize = 16;
 
 /// One blob of content to scan.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +145,11 @@ pub struct Scanner<'r> {
     /// A window lowercased, to look for a rule's required literals (`LazyRegex::required`).
     folded: Vec<u8>,
     hits: Vec<(usize, usize, usize)>,
+    /// Per rule: where its matches can start in the blob being scanned, when its matches
+    /// start at keyword hits (see `RuleStarts`).
+    starts: Vec<Vec<usize>>,
+    /// A window's places to search from.
+    from: Vec<usize>,
     markers: AhoCorasick,
     /// How many nested encodings to decode (0: none).
     pub decode_depth: usize,
@@ -161,6 +173,8 @@ impl<'r> Scanner<'r> {
             lowered: false,
             folded: Vec::new(),
             hits: Vec::new(),
+            starts: vec![Vec::new(); rules.rules.len()],
+            from: Vec::new(),
             markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
             problems: BTreeSet::new(),
@@ -374,7 +388,10 @@ impl<'r> Scanner<'r> {
         let touched = std::mem::take(&mut self.touched);
         for &r in &touched {
             let plan = std::mem::take(&mut self.plans[r as usize]);
-            self.run_rule(r, plan, blob, &mut raws);
+            let mut starts = std::mem::take(&mut self.starts[r as usize]);
+            self.run_rule(r, plan, &mut starts, blob, &mut raws);
+            starts.clear();
+            self.starts[r as usize] = starts;
         }
         // Components that are never reported alone run only once a composite rule matched.
         let mut components: Vec<usize> = raws
@@ -385,7 +402,7 @@ impl<'r> Scanner<'r> {
         components.sort_unstable();
         components.dedup();
         for q in components {
-            self.run_rule(q as u32, Plan::Whole, blob, &mut raws);
+            self.run_rule(q as u32, Plan::Whole, &mut Vec::new(), blob, &mut raws);
         }
         self.touched = touched;
         self.touched.clear();
@@ -444,6 +461,10 @@ impl<'r> Scanner<'r> {
         let rules = self.rules;
         for &r in rules.rules_for_keyword(pattern) {
             let ri = r as usize;
+            if let Some(ds) = rules.keyword_starts(ri, pattern) {
+                let starts = &mut self.starts[ri];
+                starts.extend(ds.iter().filter_map(|&d| start.checked_sub(d as usize)));
+            }
             match &mut self.plans[ri] {
                 Plan::Whole => continue,
                 Plan::Windows(w) => {
@@ -484,7 +505,9 @@ impl<'r> Scanner<'r> {
         *plan = Plan::Whole;
     }
 
-    fn run_rule(&mut self, r: u32, plan: Plan, blob: &Blob<'_>, raws: &mut Vec<Raw>) {
+    /// Searches rule `r` as `plan` says; `starts` are where its matches can start, when the
+    /// keyword hits tell (`RuleStarts::Keywords`).
+    fn run_rule(&mut self, r: u32, plan: Plan, starts: &mut Vec<usize>, blob: &Blob<'_>, raws: &mut Vec<Raw>) {
         let rule = &self.rules.rules[r as usize];
         if let Some(p) = &rule.path {
             match p.is_match(blob.path.as_bytes()) {
@@ -516,6 +539,11 @@ impl<'r> Scanner<'r> {
         // Text lacking every literal one of which each match holds is not searched (nor is the
         // regex compiled until some text has one).
         let required = lazy.required();
+        let known_starts = self.rules.starts(r as usize);
+        if let Some(RuleStarts::Keywords(_)) = known_starts {
+            starts.sort_unstable();
+            starts.dedup();
+        }
         for (ws, we) in windows {
             if let Some(finders) = required {
                 // The blob lowercased by the keyword search, else the window lowercased here.
@@ -531,11 +559,28 @@ impl<'r> Scanner<'r> {
                 }
             }
             let hay = &bytes[ws..we];
-            let searched = lazy.each_captures(hay, |caps| {
+            // Where matches can start, when known: anchored searches there, unless there are
+            // so many that one search of the window costs less.
+            self.from.clear();
+            match known_starts {
+                Some(RuleStarts::Keywords(_)) => {
+                    let lo = starts.partition_point(|&s| s < ws);
+                    let hi = starts.partition_point(|&s| s < we);
+                    self.from.extend(starts[lo..hi].iter().map(|&s| s - ws));
+                }
+                Some(RuleStarts::Lines) => Starts::line_starts(hay, &mut self.from),
+                None => {}
+            }
+            let anchored = known_starts.is_some() && self.from.len() * ANCHORED_SEARCH_BYTES <= hay.len();
+            let mut report = |caps: &[Option<Span>]| {
                 let m = caps[0].expect("group 0 always matches");
                 let Some(s) = rule.secret(caps) else { return };
                 self.consider(r, blob, ws + m.start, ws + m.end, ws + s.start, ws + s.end, raws);
-            });
+            };
+            let searched = match anchored {
+                true => lazy.each_captures_from(hay, &self.from, &mut report),
+                false => lazy.each_captures(hay, &mut report),
+            };
             if let Err(e) = searched {
                 self.problems
                     .insert(ScanProblem(format!("rule '{}': field 'regex': {e}", rule.id)));
