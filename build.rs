@@ -15,9 +15,20 @@ use std::path::Path;
 #[path = "src/rules/schema.rs"]
 mod schema;
 
+/// The Go-to-Rust pattern translation and the `Hir` code, shared for the same reason.
+#[allow(dead_code)]
+#[path = "src/rules/re2.rs"]
+mod re2;
+
+#[allow(dead_code)]
+#[path = "src/rules/hircode.rs"]
+mod hircode;
+
 fn main() {
     println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=src/rules/schema.rs");
+    println!("cargo:rerun-if-changed=src/rules/re2.rs");
+    println!("cargo:rerun-if-changed=src/rules/hircode.rs");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let stripped_dir = out_dir.join("rules-without-examples");
@@ -32,6 +43,7 @@ fn main() {
     let mut full = String::from("&[\n");
     let mut scan = String::from("&[\n");
     let mut prebuilt = String::from("&[\n");
+    let mut patterns: Vec<String> = Vec::new();
     for n in &names {
         println!("cargo:rerun-if-changed=rules/{n}");
         let path = dir.join(n);
@@ -40,6 +52,7 @@ fn main() {
         let include = format!("include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/rules/\", {n:?}))");
         writeln!(full, "    ({n:?}, {include}),").unwrap();
         let text = std::fs::read_to_string(&path).expect("read rule file");
+        patterns.extend(patterns_of(&text));
         // A file that does not parse is embedded as written: loading it reports the error.
         let stripped = match text.parse::<toml::Table>() {
             Ok(mut table) => {
@@ -72,6 +85,65 @@ fn main() {
     std::fs::write(out_dir.join("embedded_rules.rs"), full).expect("write embedded_rules.rs");
     std::fs::write(out_dir.join("embedded_rules_scan.rs"), scan).expect("write embedded_rules_scan.rs");
     std::fs::write(out_dir.join("embedded_rules_prebuilt.rs"), prebuilt).expect("write embedded_rules_prebuilt.rs");
+    write_hirs(&out_dir, patterns);
+}
+
+/// Every pattern of a rule file (rules' `regex` and `path`, allowlists' `regexes` and `paths`),
+/// as written; none when the file does not parse (the loader reports it).
+fn patterns_of(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(raw) = toml::from_str::<schema::RawConfig>(text) else {
+        return out;
+    };
+    let allowlist = |a: &schema::AllowlistSpec, out: &mut Vec<String>| {
+        out.extend(a.regexes.iter().chain(&a.paths).cloned());
+    };
+    for spanned in raw.rules {
+        let Ok(spec) = toml::Value::Table(spanned.into_inner()).try_into::<schema::RuleSpec>() else {
+            continue;
+        };
+        out.extend(spec.regex.iter().chain(&spec.path).cloned());
+        for a in spec.allowlist.iter().chain(&spec.allowlists) {
+            allowlist(a, &mut out);
+        }
+    }
+    for spanned in raw.allowlist.into_iter().chain(raw.allowlists) {
+        if let Ok(a) = toml::Value::Table(spanned.into_inner()).try_into::<schema::AllowlistSpec>() {
+            allowlist(&a, &mut out);
+        }
+    }
+    out
+}
+
+/// `embedded_hirs.bin`, every pattern's `Hir` (translated from Go syntax, parsed as a scan
+/// parses it, with `^`/`$` at line breaks and without) in `hircode`'s form, and
+/// `embedded_hirs.rs`, its index: (pattern as translated, multi-line, Unicode classes, start,
+/// length), sorted by pattern then multi-line.
+fn write_hirs(out_dir: &Path, patterns: Vec<String>) {
+    let mut sources: Vec<String> = patterns.iter().filter_map(|p| re2::translate(p).ok()).collect();
+    sources.sort();
+    sources.dedup();
+    let mut code = Vec::new();
+    let mut index = String::from("&[\n");
+    for source in &sources {
+        for multi_line in [false, true] {
+            let Some((hir, unicode)) = hircode::parse_either(source, multi_line) else {
+                continue;
+            };
+            let start = code.len();
+            hircode::encode(&hir, &mut code);
+            writeln!(
+                index,
+                "    ({}, {multi_line}, {unicode}, {start}, {}),",
+                s(source),
+                code.len() - start
+            )
+            .unwrap();
+        }
+    }
+    index.push(']');
+    std::fs::write(out_dir.join("embedded_hirs.bin"), code).expect("write embedded_hirs.bin");
+    std::fs::write(out_dir.join("embedded_hirs.rs"), index).expect("write embedded_hirs.rs");
 }
 
 /// 1-based line of byte `offset` (as `messages::line_of`).

@@ -19,6 +19,25 @@ pub const SCAN_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embe
 /// (file name, contents) of every embedded rule file, parsed at build time, in load order.
 pub const PREBUILT: &[(&str, Content)] = include!(concat!(env!("OUT_DIR"), "/embedded_rules_prebuilt.rs"));
 
+/// (pattern as translated from Go syntax, `^`/`$` at line breaks, Unicode classes, start,
+/// length) of the `Hir` of every pattern of the embedded files in `HIR_CODE`, sorted by
+/// pattern then line-break mode: parsed by `build.rs` (see `hircode`).
+const HIRS: &[(&str, bool, bool, usize, usize)] = include!(concat!(env!("OUT_DIR"), "/embedded_hirs.rs"));
+
+/// The embedded patterns' `Hir`s, in `hircode`'s form.
+static HIR_CODE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/embedded_hirs.bin"));
+
+/// The `Hir` of `source` (a pattern as translated from Go syntax) with `^`/`$` at line breaks
+/// or not, and whether Unicode classes are on, as parsing gives them: from the build-time
+/// parse when `source` is a pattern of the embedded files, else `None`.
+pub fn parsed_pattern(source: &str, multi_line: bool) -> Option<(regex_syntax::hir::Hir, bool)> {
+    let i = HIRS
+        .binary_search_by(|&(s, m, ..)| (s, m).cmp(&(source, multi_line)))
+        .ok()?;
+    let (_, _, unicode, start, len) = HIRS[i];
+    Some((super::hircode::decode(HIR_CODE.get(start..start + len)?)?, unicode))
+}
+
 /// One embedded file, as a scan loads it.
 #[derive(Debug)]
 pub enum Content {
@@ -202,5 +221,53 @@ mod tests {
                     [allowlist]\nregexes = ['a']\n[[allowlists]]\nregexes = ['b']\n";
         let parsed: RuleSpec = toml::from_str(toml).expect("valid rule");
         assert_eq!(rule.to_spec(), parsed);
+    }
+
+    /// Every pattern of the embedded files decodes to what parsing it gives (the same `Hir`,
+    /// the same Unicode mode), in both line-break modes; the index is sorted, so lookups find
+    /// each; and every pattern the default rules hold is in it.
+    #[test]
+    fn embedded_patterns_decode_to_what_parsing_them_gives() {
+        use super::{parsed_pattern, HIRS, HIR_CODE};
+        use crate::rules::hircode;
+        assert!(HIRS.len() > 400, "{} patterns", HIRS.len());
+        assert!(HIRS.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        for &(source, multi_line, unicode, start, len) in HIRS {
+            let (hir, u) = hircode::parse_either(source, multi_line).expect("parsed at build time");
+            assert_eq!(u, unicode, "{source}");
+            assert_eq!(
+                hircode::decode(&HIR_CODE[start..start + len]),
+                Some(hir.clone()),
+                "{source}"
+            );
+            assert_eq!(parsed_pattern(source, multi_line), Some((hir, u)), "{source}");
+        }
+        assert_eq!(parsed_pattern("not an embedded (pattern", true), None);
+        let rules = crate::rules::load::load_default().expect("embedded rules");
+        let allowlists = rules
+            .rules
+            .iter()
+            .flat_map(|r| &r.allowlists)
+            .chain(&rules.global_allowlists);
+        let mut sources: Vec<&str> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.regex.iter().chain(r.path.as_deref()))
+            .map(|p| p.source.as_str())
+            .collect();
+        sources.extend(
+            allowlists
+                .flat_map(|a| a.regexes.iter().chain(&a.paths))
+                .map(|p| p.source.as_str()),
+        );
+        assert!(sources.len() >= 250, "{}", sources.len());
+        for source in sources {
+            for multi_line in [false, true] {
+                assert!(
+                    parsed_pattern(source, multi_line).is_some(),
+                    "{source} not parsed at build time"
+                );
+            }
+        }
     }
 }

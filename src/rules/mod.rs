@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod embedded;
+pub mod hircode;
 pub mod keywords;
 pub mod load;
 pub mod pattern;

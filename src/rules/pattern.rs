@@ -1719,6 +1719,10 @@ fn parse_either(source: &str) -> Result<(Hir, bool), String> {
 
 /// `parse_either`, with `^` and `$` matching at line breaks or only at the ends of the text.
 fn parse_either_with(source: &str, multi_line: bool) -> Result<(Hir, bool), String> {
+    // An embedded rule's pattern was parsed when the binary was built.
+    if let Some(parsed) = super::embedded::parsed_pattern(source, multi_line) {
+        return Ok(parsed);
+    }
     match parse(source, false, multi_line) {
         Ok(h) => Ok((h, false)),
         Err(ascii_err) => match parse(source, true, multi_line) {
@@ -1730,12 +1734,7 @@ fn parse_either_with(source: &str, multi_line: bool) -> Result<(Hir, bool), Stri
 
 /// The syntax `get` compiles with (the regex crate's defaults otherwise), as `Hir`.
 fn parse(source: &str, unicode: bool, multi_line: bool) -> Result<Hir, String> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(unicode)
-        .utf8(false)
-        .multi_line(multi_line)
-        .crlf(true)
-        .build()
+    super::hircode::parser(unicode, multi_line)
         .parse(source)
         .map_err(|e| one_line(&e.to_string()))
 }
