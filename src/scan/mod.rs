@@ -16,7 +16,7 @@ mod validate;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::{memchr, memrchr};
 
 pub use decode::Encoding;
@@ -175,7 +175,12 @@ impl<'r> Scanner<'r> {
             hits: Vec::new(),
             starts: vec![Vec::new(); rules.rules.len()],
             from: Vec::new(),
-            markers: AhoCorasick::new(pats).expect("marker automaton from plain strings"),
+            // A contiguous NFA: a fifth of a DFA's build time at every scan's start, and
+            // searched only over the lines of candidates.
+            markers: AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(pats)
+                .expect("marker automaton from plain strings"),
             decode_depth: DEFAULT_DECODE_DEPTH,
             problems: BTreeSet::new(),
             preset: None,
