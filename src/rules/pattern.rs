@@ -526,6 +526,29 @@ struct Relaxed {
     runs: Vec<RunBound>,
 }
 
+impl Relaxed {
+    /// Whether a relaxed match in `hay` (its groups' `spans`, the match first) keeps every
+    /// relaxed group and run within its bound: then it is the written pattern's match.
+    fn within(&self, hay: &[u8], spans: &[Option<Span>]) -> bool {
+        let m = spans[0].expect("group 0 always matches");
+        self.bounds
+            .iter()
+            .all(|&(g, min, max)| spans[g].is_none_or(|c| min <= c.len() && c.len() <= max))
+            && self.runs.iter().all(|r| r.holds(&hay[m.range()]))
+    }
+}
+
+impl Info {
+    /// Appends match `m` in `hay` and, when the locator finds it, its group: what a search
+    /// gives when the groups need no capture engine.
+    fn push_groups(&self, hay: &[u8], m: Span, spans: &mut Vec<Option<Span>>) {
+        spans.push(Some(m));
+        if let Some(loc) = &self.locator {
+            spans.push(Some(loc.group(hay, m)));
+        }
+    }
+}
+
 /// A relaxed repetition of a class outside a group that ends with it: no run of `set` bytes in
 /// a match may be longer than `max` (see `relax_run`).
 #[derive(Debug, Clone)]
@@ -683,19 +706,13 @@ impl LazyRegex {
         let mut spans = Vec::new();
         // Without groups, or with one the locator finds, a match is all a search must give.
         let direct = per_match == 1 || info.locator.is_some();
-        let groups_of = |m: Span, spans: &mut Vec<Option<Span>>| {
-            spans.push(Some(m));
-            if let Some(loc) = &info.locator {
-                spans.push(Some(loc.group(hay, m)));
-            }
-        };
         let Some(relaxed) = &info.relaxed else {
             if direct {
                 let mut found = Vec::new();
                 re.find_all(hay, &mut found);
                 for m in found {
                     spans.clear();
-                    groups_of(m, &mut spans);
+                    info.push_groups(hay, m, &mut spans);
                     f(&spans);
                 }
                 return Ok(());
@@ -711,17 +728,12 @@ impl LazyRegex {
             spans.clear();
             if direct {
                 let Some(m) = re.find_at(hay, at) else { break };
-                groups_of(m, &mut spans);
+                info.push_groups(hay, m, &mut spans);
             } else if !re.captures_at(hay, at, &mut spans) {
                 break;
             }
             let m = spans[0].expect("group 0 always matches");
-            let within = relaxed
-                .bounds
-                .iter()
-                .all(|&(g, min, max)| spans[g].is_none_or(|c| min <= c.len() && c.len() <= max))
-                && relaxed.runs.iter().all(|r| r.holds(&hay[m.range()]));
-            if !within {
+            if !relaxed.within(hay, &spans) {
                 spans.clear();
                 let strict = self.strict()?;
                 // No written match starts before `m`. One that starts where `m` does is found
@@ -772,27 +784,16 @@ impl LazyRegex {
             spans.clear();
             if direct {
                 let Some(m) = re.find_anchored(hay, at) else { continue };
-                spans.push(Some(m));
-                if let Some(loc) = &info.locator {
-                    spans.push(Some(loc.group(hay, m)));
-                }
+                info.push_groups(hay, m, &mut spans);
             } else if !re.captures_anchored(hay, at, &mut spans) {
                 continue;
             }
-            if let Some(relaxed) = &info.relaxed {
-                let m = spans[0].expect("group 0 always matches");
-                let within = relaxed
-                    .bounds
-                    .iter()
-                    .all(|&(g, min, max)| spans[g].is_none_or(|c| min <= c.len() && c.len() <= max))
-                    && relaxed.runs.iter().all(|r| r.holds(&hay[m.range()]));
-                // A relaxed match at `at` that breaks a bound: the written pattern's match
-                // there, if any (see `each_captures`).
-                if !within {
-                    spans.clear();
-                    if !self.strict()?.captures_anchored(hay, at, &mut spans) {
-                        continue;
-                    }
+            // A relaxed match at `at` that breaks a bound: the written pattern's match there,
+            // if any (see `each_captures`).
+            if info.relaxed.as_ref().is_some_and(|r| !r.within(hay, &spans)) {
+                spans.clear();
+                if !self.strict()?.captures_anchored(hay, at, &mut spans) {
+                    continue;
                 }
             }
             f(&spans);
