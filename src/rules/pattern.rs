@@ -1293,15 +1293,17 @@ fn match_starts(hir: &Hir, keywords: &[&[u8]]) -> Option<Starts> {
     if starts_at_line(hir) {
         return Some(Starts::Lines);
     }
-    let (strings, _) = prefixes(hir)?;
+    let strings = prefixes(hir)?;
     let mut out: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
-    for s in &strings {
+    for (s, _) in &strings {
         // The keyword that starts first in the string: the keyword search reports every
-        // occurrence, so it reports this one.
+        // occurrence, so it reports this one. A byte the string leaves open matches none.
         let (k, d) = (0..s.len()).find_map(|d| {
             keywords
                 .iter()
-                .find(|k| !k.is_empty() && s[d..].starts_with(k))
+                .find(|k| {
+                    !k.is_empty() && s.len() - d >= k.len() && k.iter().zip(&s[d..]).all(|(&b, &c)| c == u16::from(b))
+                })
                 .map(|k| (*k, d))
         })?;
         let d = u32::try_from(d).ok()?;
@@ -1331,72 +1333,104 @@ fn starts_at_line(hir: &Hir) -> bool {
     }
 }
 
-/// Strings (ASCII-lowercased) one of which every match of `hir` begins with, ASCII case
-/// aside; `true` with them when every match is exactly one of them (what follows `hir` can
-/// then be appended). Literals and classes of a few bytes are spelled out, alternations give
-/// their branches' strings, optional items both ways; anything else ends the strings. `None`
-/// when there would be more than `MAX_PREFIXES`.
-fn prefixes(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
-    let unknown = || Some((vec![Vec::new()], false));
+/// A place in a string `prefixes` spells out that any one byte may fill.
+const ANY_BYTE: u16 = 256;
+
+/// Most times a repetition of exactly `n` is spelled out (`[A-Za-z0-9]{76}AZDO`).
+const MAX_SPELLED_REPEAT: u32 = 128;
+
+/// Strings (ASCII-lowercased bytes, `ANY_BYTE` where any one byte may stand) one of which every
+/// match of `hir` begins with, ASCII case aside, each with whether it is all of the match
+/// (what follows `hir` can then be appended to it). Literals and classes of a few bytes are
+/// spelled out, other classes of one byte (ASCII or byte classes) as `ANY_BYTE`, alternations
+/// give their branches' strings, optional items both ways, repetitions of exactly `n` their
+/// item `n` times; anything else ends a string. `None` when there would be more than
+/// `MAX_PREFIXES`.
+fn prefixes(hir: &Hir) -> Option<Vec<(Vec<u16>, bool)>> {
+    let unknown = || Some(vec![(Vec::new(), false)]);
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Some((vec![Vec::new()], true)),
+        HirKind::Empty | HirKind::Look(_) => Some(vec![(Vec::new(), true)]),
         HirKind::Literal(_) | HirKind::Class(_) => match folded_choices(hir) {
-            Some(choices) => Some((choices, true)),
+            Some(choices) => Some(
+                choices
+                    .into_iter()
+                    .map(|c| (c.into_iter().map(u16::from).collect(), true))
+                    .collect(),
+            ),
+            None if one_byte_class(hir) => Some(vec![(vec![ANY_BYTE], true)]),
             None => unknown(),
         },
         HirKind::Capture(c) => prefixes(&c.sub),
         HirKind::Repetition(r) => match (r.min, r.max) {
             (1, Some(1)) => prefixes(&r.sub),
             (0, Some(1)) => {
-                let (mut strings, complete) = prefixes(&r.sub)?;
-                if !complete {
-                    return unknown();
-                }
-                strings.push(Vec::new());
+                let mut strings = prefixes(&r.sub)?;
+                strings.push((Vec::new(), true));
                 strings.sort_unstable();
                 strings.dedup();
-                Some((strings, true))
+                Some(strings)
             }
             // Skipped, or repeated some number of times: only the first time is known.
             (0, _) => unknown(),
-            _ => prefixes(&r.sub).map(|(strings, _)| (strings, false)),
-        },
-        HirKind::Concat(items) => {
-            let mut acc: Vec<Vec<u8>> = vec![Vec::new()];
-            for item in items {
-                let Some((next, complete)) = prefixes(item) else {
-                    return Some((acc, false));
-                };
-                if acc.len() * next.len() > MAX_PREFIXES {
-                    return Some((acc, false));
-                }
-                acc = acc
-                    .iter()
-                    .flat_map(|a| next.iter().map(move |n| [a.as_slice(), n].concat()))
-                    .collect();
-                acc.sort_unstable();
-                acc.dedup();
-                if !complete {
-                    return Some((acc, false));
-                }
+            (n, Some(m)) if n == m && n <= MAX_SPELLED_REPEAT => {
+                let once = prefixes(&r.sub)?;
+                spell_concat((0..n).map(|_| Some(once.clone())))
             }
-            Some((acc, true))
-        }
+            _ => prefixes(&r.sub).map(|strings| strings.into_iter().map(|(s, _)| (s, false)).collect()),
+        },
+        HirKind::Concat(items) => spell_concat(items.iter().map(prefixes)),
         HirKind::Alternation(alts) => {
             let mut all = Vec::new();
-            let mut complete = true;
             for a in alts {
-                let (strings, c) = prefixes(a)?;
-                complete &= c;
-                all.extend(strings);
+                all.extend(prefixes(a)?);
                 if all.len() > MAX_PREFIXES {
                     return None;
                 }
             }
             all.sort_unstable();
             all.dedup();
-            Some((all, complete))
+            Some(all)
         }
+    }
+}
+
+/// `prefixes` of a sequence, given each item's: each complete string followed by each string of
+/// the next item, while there are complete strings and no more than `MAX_PREFIXES`.
+fn spell_concat(items: impl Iterator<Item = Option<Vec<(Vec<u16>, bool)>>>) -> Option<Vec<(Vec<u16>, bool)>> {
+    let ended = |acc: Vec<(Vec<u16>, bool)>| Some(acc.into_iter().map(|(s, _)| (s, false)).collect());
+    let mut acc: Vec<(Vec<u16>, bool)> = vec![(Vec::new(), true)];
+    for item in items {
+        if !acc.iter().any(|&(_, complete)| complete) {
+            break;
+        }
+        let Some(next) = item else {
+            return ended(acc);
+        };
+        let open = acc.iter().filter(|&&(_, complete)| complete).count();
+        if acc.len() - open + open * next.len() > MAX_PREFIXES {
+            return ended(acc);
+        }
+        let mut grown = Vec::new();
+        for (a, complete) in acc {
+            match complete {
+                true => grown.extend(next.iter().map(|(n, c)| ([a.as_slice(), n].concat(), *c))),
+                false => grown.push((a, false)),
+            }
+        }
+        grown.sort_unstable();
+        grown.dedup();
+        acc = grown;
+    }
+    Some(acc)
+}
+
+/// Whether `h` is a class whose every match is one byte: a byte class, or a class of ASCII
+/// characters (a Unicode class beyond ASCII matches 1 to 4 bytes).
+fn one_byte_class(h: &Hir) -> bool {
+    match h.kind() {
+        HirKind::Class(Class::Bytes(_)) => true,
+        HirKind::Class(Class::Unicode(c)) => c.is_ascii(),
+        _ => false,
     }
 }
 
@@ -2625,6 +2659,36 @@ mod tests {
             starts_of(r"[Gg][Hh][Pp]_[A-Za-z0-9]{36}", &["ghp_"]),
             by_keyword(&[("ghp_", &[0])])
         );
+        // A class of one byte stands for any byte, repeated exactly n times for n bytes: the
+        // keyword past them is still at a fixed place.
+        assert_eq!(
+            starts_of(r"\b(sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})\b", &["t3blbkfj"]),
+            by_keyword(&[("t3blbkfj", &[23])])
+        );
+        assert_eq!(
+            starts_of(
+                r"(?:^|[^A-Za-z0-9./$])(\$2[ab]\$[0-3][0-9]\$[./A-Za-z0-9]{53})",
+                &["$2a$", "$2b$"]
+            ),
+            by_keyword(&[("$2a$", &[0, 1]), ("$2b$", &[0, 1])])
+        );
+        assert_eq!(
+            starts_of(r"(?-u:[\x00-\xff])[a-z]{2}(?:x|yy)key", &["key"]),
+            by_keyword(&[("key", &[4, 5])])
+        );
+        // An optional item that ends a string leaves the strings that skip it going on.
+        assert_eq!(
+            starts_of(
+                r"(?i)\b(?:postgres|redis)(?:\+[a-z0-9]+)?://[^:]*:([^@]{3,})@",
+                &["postgres://", "postgres+", "redis://", "redis+"]
+            ),
+            by_keyword(&[
+                ("postgres+", &[0]),
+                ("postgres://", &[0]),
+                ("redis+", &[0]),
+                ("redis://", &[0])
+            ])
+        );
     }
 
     /// No known starts when some match may begin without a keyword at a fixed place in it, or
@@ -2643,6 +2707,20 @@ mod tests {
         assert_eq!(starts_of(r"[a-h][a-h][a-h]token=\S+", &["token"]), None);
         // Matches empty.
         assert_eq!(starts_of(r"(?:token)?", &["token"]), None);
+        // A run of a varying number of bytes, or a class of characters beyond ASCII (1 to 4
+        // bytes each), before the keyword: its place is not fixed.
+        assert_eq!(starts_of(r"sk-[A-Za-z0-9]{20,30}T3BlbkFJ", &["t3blbkfj"]), None);
+        assert_eq!(starts_of(r"(?u)[^a-z]token=\S+", &["token"]), None);
+        assert_eq!(starts_of(r"(?u)\w{3}token=\S+", &["token"]), None);
+        // A string a run ended does not go on, though the other branch's does.
+        assert_eq!(starts_of(r"(?:ab[a-z]*|cd)token=\S+", &["token"]), None);
+        // The strings that skip an optional item go on: `redis://` holds no keyword here.
+        assert_eq!(
+            starts_of(r"(?i)\b(?:postgres|redis)(?:\+[a-z0-9]+)?://x", &["postgres", "redis+"]),
+            None
+        );
+        // A keyword over a byte the string leaves open does not count.
+        assert_eq!(starts_of(r"ke[a-z]=\S+", &["key="]), None);
         // No keywords.
         assert_eq!(starts_of(r"tk_[a-z]{8}", &[]), None);
     }
@@ -2698,7 +2776,7 @@ mod tests {
     /// `\n`, `\r\n` and a lone `\r`.
     #[test]
     fn anchored_searches_from_known_starts_find_what_the_written_pattern_finds() {
-        let patterns: [(&str, &[&str]); 6] = [
+        let patterns: [(&str, &[&str]); 8] = [
             (
                 r#"(?i)(?:password|auth[_.-]?token|token|client[_.-]?secret)[ \t]{0,3}[=:][ \t]{0,3}["']([^"'\s]{4,70})["']"#,
                 &["password", "token", "secret"],
@@ -2711,8 +2789,13 @@ mod tests {
             (r"https?://(?:www\.)?hook\.io/([a-z0-9]{4,20})", &["hook.io/"]),
             (r"(?:x|key)=(tk_[a-z]{2,8})", &["tk_"]),
             (r"(?i)(token|secret)=([a-z0-9]{3,10})", &["token", "secret"]),
+            (r"(?:^|[^a-z0-9_])(ab[a-z0-9]{3}tk_[a-z]{2,8})\b", &["tk_"]),
+            (
+                r"(?i)\b(?:tk|pk)(?:\+[a-z0-9]+)?://([a-z]{2,5})",
+                &["tk://", "tk+", "pk://", "pk+"],
+            ),
         ];
-        let pieces: [&[u8]; 46] = [
+        let pieces: [&[u8]; 54] = [
             b"password",
             b"PASSWORD",
             b"auth_token",
@@ -2759,6 +2842,14 @@ mod tests {
             b"hook.io/x9yza",
             b"key=tk_ab",
             b"x=tk_live_ab0",
+            b"ab0x9tk_ab",
+            b"_ab0x9tk_abc",
+            b" abx9ztk_",
+            b"\nabab0tk_xyz",
+            b"tk://",
+            b"TK+ab0://",
+            b"pk+x://ab",
+            b"+",
         ];
         let mut hays = Hays(crate::testrand::XorShift(0x9e37_79b9_7f4a_7c15));
         for (pattern, keywords) in patterns {
