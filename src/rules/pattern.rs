@@ -1293,6 +1293,10 @@ fn match_starts(hir: &Hir, keywords: &[&[u8]]) -> Option<Starts> {
     if starts_at_line(hir) {
         return Some(Starts::Lines);
     }
+    // Allowlist patterns have no keywords, and no use for starts.
+    if keywords.iter().all(|k| k.is_empty()) {
+        return None;
+    }
     let strings = prefixes(hir)?;
     let mut out: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
     for (s, _) in &strings {
@@ -1372,10 +1376,11 @@ fn prefixes(hir: &Hir) -> Option<Vec<(Vec<u16>, bool)>> {
             }
             // Skipped, or repeated some number of times: only the first time is known.
             (0, _) => unknown(),
-            (n, Some(m)) if n == m && n <= MAX_SPELLED_REPEAT => {
-                let once = prefixes(&r.sub)?;
-                spell_concat((0..n).map(|_| Some(once.clone())))
-            }
+            (n, Some(m)) if n == m && n <= MAX_SPELLED_REPEAT => match prefixes(&r.sub)?.as_slice() {
+                // One string (a class of one byte, a literal): repeated at once.
+                [(one, true)] => Some(vec![(one.repeat(n as usize), true)]),
+                once => spell_concat((0..n).map(|_| Some(once.to_vec()))),
+            },
             _ => prefixes(&r.sub).map(|strings| strings.into_iter().map(|(s, _)| (s, false)).collect()),
         },
         HirKind::Concat(items) => spell_concat(items.iter().map(prefixes)),
@@ -1406,6 +1411,14 @@ fn spell_concat(items: impl Iterator<Item = Option<Vec<(Vec<u16>, bool)>>>) -> O
         let Some(next) = item else {
             return ended(acc);
         };
+        // One string (a literal byte, a letter in either case): appended where strings go on.
+        if let [(one, one_complete)] = next.as_slice() {
+            for (a, complete) in acc.iter_mut().filter(|(_, complete)| *complete) {
+                a.extend_from_slice(one);
+                *complete = *one_complete;
+            }
+            continue;
+        }
         let open = acc.iter().filter(|&&(_, complete)| complete).count();
         if acc.len() - open + open * next.len() > MAX_PREFIXES {
             return ended(acc);
