@@ -153,6 +153,9 @@ pub struct Scanner<'r> {
     starts: Vec<Vec<usize>>,
     /// A window's places to search from.
     from: Vec<usize>,
+    /// Emptied window lists of searched plans, kept for the next plans (a list per rule per
+    /// file was most of a scan's allocations on trees of small files).
+    spare_windows: Vec<Vec<(usize, usize)>>,
     markers: AhoCorasick,
     /// How many nested encodings to decode (0: none).
     pub decode_depth: usize,
@@ -178,6 +181,7 @@ impl<'r> Scanner<'r> {
             hits: Vec::new(),
             starts: vec![Vec::new(); rules.rules.len()],
             from: Vec::new(),
+            spare_windows: Vec::new(),
             // A contiguous NFA: a fifth of a DFA's build time at every scan's start, and
             // searched only over the lines of candidates.
             markers: AhoCorasick::builder()
@@ -397,9 +401,13 @@ impl<'r> Scanner<'r> {
         for &r in &touched {
             let plan = std::mem::take(&mut self.plans[r as usize]);
             let mut starts = std::mem::take(&mut self.starts[r as usize]);
-            self.run_rule(r, plan, &mut starts, blob, &mut raws);
+            self.run_rule(r, &plan, &mut starts, blob, &mut raws);
             starts.clear();
             self.starts[r as usize] = starts;
+            if let Plan::Windows(mut w) = plan {
+                w.clear();
+                self.spare_windows.push(w);
+            }
         }
         // Components that are never reported alone run only once a composite rule matched.
         let mut components: Vec<usize> = raws
@@ -410,7 +418,7 @@ impl<'r> Scanner<'r> {
         components.sort_unstable();
         components.dedup();
         for q in components {
-            self.run_rule(q as u32, Plan::Whole, &mut Vec::new(), blob, &mut raws);
+            self.run_rule(q as u32, &Plan::Whole, &mut Vec::new(), blob, &mut raws);
         }
         self.touched = touched;
         self.touched.clear();
@@ -498,7 +506,9 @@ impl<'r> Scanner<'r> {
                     _ => w.push(win),
                 },
                 plan => {
-                    *plan = Plan::Windows(vec![win]);
+                    let mut w = self.spare_windows.pop().unwrap_or_default();
+                    w.push(win);
+                    *plan = Plan::Windows(w);
                     self.touched.push(r);
                 }
             }
@@ -515,7 +525,7 @@ impl<'r> Scanner<'r> {
 
     /// Searches rule `r` as `plan` says; `starts` are where its matches can start, when the
     /// keyword hits tell (`RuleStarts::Keywords`).
-    fn run_rule(&mut self, r: u32, plan: Plan, starts: &mut Vec<usize>, blob: &Blob<'_>, raws: &mut Vec<Raw>) {
+    fn run_rule(&mut self, r: u32, plan: &Plan, starts: &mut Vec<usize>, blob: &Blob<'_>, raws: &mut Vec<Raw>) {
         let rule = &self.rules.rules[r as usize];
         if let Some(p) = &rule.path {
             match p.is_match(blob.path.as_bytes()) {
@@ -530,19 +540,18 @@ impl<'r> Scanner<'r> {
         }
         let Some(lazy) = &rule.regex else { return };
         let bytes = blob.bytes;
-        let windows = match plan {
+        let whole = [(0, bytes.len())];
+        let listed = match plan {
             Plan::Skip => return,
-            Plan::Whole => vec![(0, bytes.len())],
-            Plan::Windows(w) => {
-                let covered: usize = w.iter().map(|(s, e)| e - s).sum();
-                // Searching many small windows costs more than one pass once they cover most
-                // of the blob.
-                if covered > bytes.len() / 2 {
-                    vec![(0, bytes.len())]
-                } else {
-                    w
-                }
-            }
+            Plan::Whole => None,
+            Plan::Windows(w) => Some(w),
+        };
+        let windows: &[(usize, usize)] = match listed {
+            None => &whole,
+            // Searching many small windows costs more than one pass once they cover most of
+            // the blob.
+            Some(w) if w.iter().map(|(s, e)| e - s).sum::<usize>() > bytes.len() / 2 => &whole,
+            Some(w) => w,
         };
         // Text lacking every literal one of which each match holds is not searched (nor is the
         // regex compiled until some text has one).
@@ -552,7 +561,7 @@ impl<'r> Scanner<'r> {
             starts.sort_unstable();
             starts.dedup();
         }
-        for (ws, we) in windows {
+        for &(ws, we) in windows {
             if let Some(finders) = required {
                 // The blob lowercased by the keyword search, else the window lowercased here.
                 let lower = if self.lowered {
